@@ -1,0 +1,1 @@
+//! config: see the helper brief; filled in by its owner.

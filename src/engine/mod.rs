@@ -1,0 +1,1 @@
+//! engine: see the helper brief; filled in by its owner.

@@ -1,0 +1,1 @@
+//! flow: see the helper brief; filled in by its owner.

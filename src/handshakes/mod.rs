@@ -1,0 +1,1 @@
+//! handshakes: see the helper brief; filled in by its owner.

@@ -1,0 +1,1 @@
+//! input: see the helper brief; filled in by its owner.

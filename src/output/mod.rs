@@ -1,0 +1,1 @@
+//! output: see the helper brief; filled in by its owner.

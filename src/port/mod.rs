@@ -1,0 +1,1 @@
+//! port: see the helper brief; filled in by its owner.
