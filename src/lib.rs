@@ -10,11 +10,13 @@
 //! - [`record`]: the finished-flow record every layer agrees on.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod flow;
 pub mod handshakes;
 pub mod input;
+pub mod neighbor;
 pub mod output;
 pub mod port;
 pub mod record;
