@@ -75,7 +75,7 @@ def truth_rows(profile):
         for t in cat.targets_of(svc):
             rows.append({
                 "addr": t.addr, "port": t.port, "kind": svc.kind, "expect": t.expect,
-                "outcome": t.outcome if svc.kind == "middlebox" else "data",
+                "outcome": t.outcome,
                 "handshake": t.handshake, "proto": t.proto, "server": svc.name,
                 "behaviour": svc.behaviour or None, "version": versions[svc.pkg], "note": t.note,
             })
@@ -92,8 +92,11 @@ def shell_command(launch):
         argv = ["runuser", "-u", launch.user, "--"] + argv
     final = "exec " + " ".join(shlex.quote(a) for a in argv)
     if launch.private:
-        mounts = " && ".join(f"mkdir -p {shlex.quote(p)} && mount -t tmpfs -o mode=1777 tmpfs {shlex.quote(p)}"
-                             for p in launch.private)
+        mounts = []
+        for entry in launch.private:
+            path, mode = entry if isinstance(entry, tuple) else (entry, "1777" if entry == "/tmp" else "0755")
+            mounts.append(f"mkdir -p {shlex.quote(path)} && mount -t tmpfs -o mode={mode} tmpfs {shlex.quote(path)}")
+        mounts = " && ".join(mounts)
         inner = mounts + " && " + final
         final = "exec unshare --mount --propagation private sh -c " + shlex.quote(inner)
     return " && ".join(steps + [final])

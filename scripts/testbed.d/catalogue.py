@@ -123,10 +123,12 @@ SERVICES = [
         Target(6000, "unknown", "x11", "x11", "the x11 module has no fingerprint rule: data, label unknown"),
     ], profile="full", wildcard_ports=[6000]),
     Service("xrdp", svc_ip(20), "xrdp", [
-        Target(3389, "rdp", "rdp", "rdp", "X.224 connection confirm"),
+        Target(3389, "siemens", "rdp", "rdp", "xrdp's X.224 connection confirm has dst-ref 0 (not the probe's "
+               "echoed 0xfeca), so the original's rdp rule misses it and its siemens rule (COTP CC) matches"),
     ], profile="full"),
     Service("samba", svc_ip(21), "samba", [
-        Target(445, "smb", "smb", "smb"),
+        Target(445, "unknown", "smb", "smb", "Samba 4.17 closes (FIN, no data) on the original's SMB probe, whose "
+               "header is 7 bytes short: a real SMB server the original cannot name", outcome="fin"),
     ]),
     Service("cups", svc_ip(22), "cups-daemon", [
         Target(631, "http", "http", "ipp", "cupsd answers a GET with its web page"),
@@ -212,7 +214,6 @@ MIDDLEBOXES = [
     Service("mb-echo", mb_ip(13), "openbsd-inetd", [
         Target(7, "data", "http", note="inetd echo: reflects the probe. The original labels the reflection "
                "by the probe's own rule (http probe -> http); a reflected probe is not a protocol"),
-        Target(80, "data", "http", note="echo on 80"),
     ], kind="middlebox", behaviour="echo"),
     Service("mb-chargen", mb_ip(14), "openbsd-inetd", [
         Target(19, "data", "http", note="inetd chargen: streams printable characters; label unknown"),

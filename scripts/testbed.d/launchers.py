@@ -21,7 +21,8 @@ class Launch:
     argv: list
     user: str = ""                                  # run as this user (runuser); "" = root
     env: dict = field(default_factory=dict)
-    private: list = field(default_factory=list)     # directories to hide behind a private tmpfs
+    private: list = field(default_factory=list)     # directories to hide behind a private tmpfs: path or
+    #                                                 (path, mode); the working directory is the run dir
     prep: list = field(default_factory=list)        # commands run (as root) before starting, in order
 
 
@@ -114,9 +115,10 @@ def vsftpd(ctx):
 
 
 def opensmtpd(ctx):
-    conf = ctx.write("smtpd.conf", template("smtpd.conf", A=svc_ip(6)), 0o600)
-    # smtpd keeps its queue and control socket at fixed paths: give it private ones.
-    return Launch(["smtpd", "-d", "-f", conf], private=["/var/spool/smtpd", "/run"])
+    ctx.write("smtpd.conf", template("smtpd.conf", A=svc_ip(6)), 0o600)
+    # smtpd keeps its queue and control socket (/run/smtpd.sock) at fixed paths: give it private ones. The
+    # private /run hides the run directory, so the configuration is named relative to the working directory.
+    return Launch(["smtpd", "-d", "-f", "conf/smtpd.conf"], private=[("/var/spool/smtpd", "0711"), "/run"])
 
 
 def dovecot(ctx):

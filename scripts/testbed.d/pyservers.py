@@ -23,7 +23,7 @@ def serve_modbus(addr, port):
     from pymodbus.pdu.device import ModbusDeviceIdentification
     from pymodbus.server import StartAsyncTcpServer
 
-    block = ModbusSequentialDataBlock(0, [0] * 16)
+    block = ModbusSequentialDataBlock(1, [0] * 16)
     device = ModbusDeviceContext(di=block, co=block, hr=block, ir=block)
     identity = ModbusDeviceIdentification(info_name={
         "VendorName": "lzr-testbed", "ProductCode": "LZR", "MajorMinorRevision": "1.0",
