@@ -354,9 +354,11 @@ def cmd_status(args):
     have = netns.listeners(st["bed_ns"])
     print(f"bed {st['name']}: profile {st['profile']}, link {st['link']}, neigh {st['neigh']}, "
           f"up in {st.get('up_seconds', '?')}s")
-    for g, pid in sorted(st["procs"].items()):
-        print(f"  {g:<12} pid {pid:<8} {'alive' if netns.pid_alive(pid) else 'DEAD'}")
     bad = 0
+    for g, pid in sorted(st["procs"].items()):
+        alive = netns.pid_alive(pid)
+        bad += not alive
+        print(f"  {g:<12} pid {pid:<8} {'alive' if alive else 'DEAD'}")
     for row in truth_rows(st["profile"]):
         listening = (row["addr"], row["port"]) in have or ("*", row["port"]) in have
         print(f"  {row['addr']:>14}:{row['port']:<6} {row['server']:<20} {row['expect']:<22} "
@@ -370,6 +372,8 @@ def cmd_check(args):
 
 
 def main(argv):
+    import signal
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `status | head` must not end in a traceback
     ap = argparse.ArgumentParser(prog="scripts/testbed", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="create the namespaces, start every server, wait until all listen")

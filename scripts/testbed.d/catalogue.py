@@ -178,7 +178,8 @@ MIDDLEBOXES = [
                note="nftables drops every segment to it that carries payload; with wait: acked_no_data"),
     ], kind="middlebox", behaviour="data_not_acked"),
     Service("mb-synproxy", mb_ip(5), "", [
-        Target(80, "http", "http", "http", "nginx behind a SYNPROXY"),
+        Target(80, "http", "http", "http", "nginx behind a SYNPROXY. Checked with a kernel client (ACK, then "
+               "data); data piggybacked on the handshake ACK may be lost at the proxy until the PSH retransmission"),
         Target(81, "rst_after_handshake", "http", note="SYNPROXY SYN-ACKs every port; RST after the ACK"),
         Target(4444, "rst_after_handshake", "http"),
         Target(62220, "rst_after_handshake", "http"),

@@ -209,7 +209,9 @@ def leftovers(state):
 
 def main(args):
     if args.name:
-        return 0 if run_checks(bed.load_state(args.name))[1] == 0 else 1
+        passed, failed = run_checks(bed.load_state(args.name))
+        print(f"{passed} passed, {failed} failed")
+        return 0 if failed == 0 else 1
     name = f"lzrchk{os.getpid()}"[:13]
     up_args = type("A", (), dict(name=name, profile=args.profile, link=args.link, neigh="static", scan_mac=None,
                                  timeout=50.0, print_env=False, keep_on_failure=False))
