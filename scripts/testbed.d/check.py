@@ -137,9 +137,6 @@ def plan(row):
 
 def check_tap(state):
     """With --link tap: the tap's kernel end is the bed (it answers ARP for a service address through it)."""
-    import fcntl
-    import select
-    import struct
     code = f"""
 import fcntl, os, select, struct, sys
 fd = os.open('/dev/net/tun', os.O_RDWR)
@@ -157,7 +154,6 @@ while __import__('time').monotonic() < end:
             print('arp-reply'); sys.exit(0)
 sys.exit(1)
 """
-    del fcntl, select, struct
     r = subprocess.run(["ip", "netns", "exec", state["bed_ns"], "/usr/bin/python3", "-c", code],
                        capture_output=True, timeout=20)
     return r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace").strip()[-200:]
