@@ -9,12 +9,26 @@
 //!   that without allocating: a case-insensitive ASCII search plus that one extra case.
 //! - [`is_ascii_text`]: the original's guard "non-empty and no byte ≥ 0x80".
 
-use memchr::memmem;
-
 /// Case-sensitive byte substring test.
 #[inline]
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memmem::find(hay, needle).is_some()
+    // Answers are short (about 1 KB) and needles are a few bytes: scanning for the first byte with memchr and
+    // comparing the rest beats building a general searcher on every call.
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut from = 0;
+    while from + needle.len() <= hay.len() {
+        let Some(offset) = memchr::memchr(first, &hay[from..hay.len() - rest.len()]) else {
+            return false;
+        };
+        let start = from + offset;
+        if hay[start + 1..].starts_with(rest) {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
 }
 
 /// True when `data` is non-empty and every byte is ASCII (the original's `data == "" || !isASCII(data)` guard).
