@@ -350,6 +350,17 @@ mod tests {
         assert_eq!(original.label_with_probe(probe, Some(probe)), "http");
         // A Go SSH server greets with exactly our identification string.
         assert_eq!(m.label_with_probe(b"SSH-2.0-Go\r\n", Some(b"SSH-2.0-Go\r\n")), "ssh");
+        // Real answers that echo fields of our probe are not reflections.
+        let ctx = crate::handshakes::ProbeContext { dst: "198.18.0.1".parse().expect("ip"), dst_port: 623, seed: 0 };
+        for (name, answer) in [
+            ("ipmi", &b"\x06\x00\xff\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x81\x1c\x63\x20\x00\x38\x00\x01\x14\x02\x00\x00\x00\x00\x00\x0e"[..]),
+            ("modbus", &b"\x5a\x47\x00\x00\x00\x03\x00\xab\x01"[..]),
+            ("dns", &b"\x00\x23\x39\x62\x81\x85\x00\x01\x00\x00\x00\x00\x00\x00\x0dstackoverflow\x03com\x00\x00\x01\x00\x01"[..]),
+        ] {
+            let (_, h) = registry::by_name(name).expect("registered");
+            let sent = crate::handshakes::probe_bytes(h, &ctx);
+            assert_eq!(matcher(name).label_with_probe(answer, Some(&sent)), name);
+        }
         // Two newlines back are not evidence.
         assert_eq!(m.label_with_probe(b"\n\n", Some(b"\n\n")), "unknown");
         assert!(!is_reflection(b"abc", b""));
