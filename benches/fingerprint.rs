@@ -10,7 +10,9 @@ fn mix() -> Vec<(Vec<u8>, usize)> {
     let nginx = b"HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 615\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nConnection: keep-alive\r\nETag: \"6592ff00-267\"\r\nAccept-Ranges: bytes\r\n\r\n<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n<style>\nhtml { color-scheme: light dark; }\nbody { width: 35em; margin: 0 auto;\nfont-family: Tahoma, Verdana, Arial, sans-serif; }\n</style>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server is successfully installed and\nworking. Further configuration is required.</p>\n".to_vec();
     let redirect = b"HTTP/1.1 301 Moved Permanently\r\nServer: openresty\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 166\r\nConnection: keep-alive\r\nLocation: https://example.org/\r\n\r\n<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n".to_vec();
     // A ServerHello + Certificate flight: ~1 KB of mostly binary data.
-    let mut tls = vec![0x16, 0x03, 0x03, 0x03, 0xc0, 0x02, 0x00, 0x00, 0x4d, 0x03, 0x03];
+    let mut tls = vec![
+        0x16, 0x03, 0x03, 0x03, 0xc0, 0x02, 0x00, 0x00, 0x4d, 0x03, 0x03,
+    ];
     let mut x = 0x1234_5678u32;
     while tls.len() < 970 {
         x ^= x << 13;
@@ -23,14 +25,23 @@ fn mix() -> Vec<(Vec<u8>, usize)> {
     let ftp = b"220 (vsFTPd 3.0.3)\r\n".to_vec();
     let smtp = b"220 mail.example.org ESMTP Postfix (Ubuntu)\r\n".to_vec();
     let noise: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(97) ^ 0x5a).collect();
-    vec![(nginx, 30), (redirect, 15), (tls, 30), (alert, 5), (ssh, 8), (ftp, 4), (smtp, 4), (noise, 4)]
+    vec![
+        (nginx, 30),
+        (redirect, 15),
+        (tls, 30),
+        (alert, 5),
+        (ssh, 8),
+        (ftp, 4),
+        (smtp, 4),
+        (noise, 4),
+    ]
 }
 
 fn main() {
     let matcher = Matcher::new(&HandshakeList::parse("wait,http,tls").expect("valid list"));
     let mut answers = Vec::new();
     for (answer, weight) in mix() {
-        answers.extend(std::iter::repeat_n(answer, weight));
+        answers.extend((0..weight).map(|_| answer.clone()));
     }
     let bytes: usize = answers.iter().map(Vec::len).sum();
     // Warm up, then time whole passes over the mix for about a second.

@@ -6,7 +6,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use lzr::handshakes::{probe_bytes, registry, ProbeContext};
 
 fn ctx(dst: IpAddr, seed: u64) -> ProbeContext {
-    ProbeContext { dst, dst_port: 443, seed }
+    ProbeContext {
+        dst,
+        dst_port: 443,
+        seed,
+    }
 }
 
 /// (name, length for a 10-character IPv4 target such as 198.18.0.1) with the default options.
@@ -69,23 +73,38 @@ fn probe_len_agrees_for_every_target_shape() {
         IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)),
         IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
         IpAddr::V6(Ipv6Addr::LOCALHOST),
-        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x1234, 0x5678, 0x9abc, 0xdef0, 0x1111, 0x2222)),
+        IpAddr::V6(Ipv6Addr::new(
+            0x2001, 0xdb8, 0x1234, 0x5678, 0x9abc, 0xdef0, 0x1111, 0x2222,
+        )),
         IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0xc612, 0x0001)),
     ];
     for dst in targets {
         for h in registry::all() {
             let c = ctx(dst, 7);
-            assert_eq!(probe_bytes(*h, &c).len(), h.probe_len(&c), "{} to {dst}", h.name());
+            assert_eq!(
+                probe_bytes(*h, &c).len(),
+                h.probe_len(&c),
+                "{} to {dst}",
+                h.name()
+            );
         }
     }
 }
 
 #[test]
 fn probes_are_deterministic_and_appended() {
-    let c = ctx(IpAddr::V4(Ipv4Addr::new(198, 18, 3, 4)), 0x1234_5678_9abc_def0);
+    let c = ctx(
+        IpAddr::V4(Ipv4Addr::new(198, 18, 3, 4)),
+        0x1234_5678_9abc_def0,
+    );
     for h in registry::all() {
         let first = probe_bytes(*h, &c);
-        assert_eq!(first, probe_bytes(*h, &c), "{} retransmission differs", h.name());
+        assert_eq!(
+            first,
+            probe_bytes(*h, &c),
+            "{} retransmission differs",
+            h.name()
+        );
         let mut out = b"prefix".to_vec();
         h.write_probe(&c, &mut out);
         assert_eq!(&out[..6], b"prefix", "{} must append", h.name());

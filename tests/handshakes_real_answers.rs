@@ -5,9 +5,12 @@ use lzr::handshakes::matcher::Matches;
 use lzr::handshakes::{HandshakeList, Matcher, MatcherOptions};
 
 fn label(list: &str, data: &[u8]) -> String {
-    Matcher::with_options(&HandshakeList::parse(list).expect("valid list"), MatcherOptions::ORIGINAL)
-        .label(data)
-        .into_owned()
+    Matcher::with_options(
+        &HandshakeList::parse(list).expect("valid list"),
+        MatcherOptions::ORIGINAL,
+    )
+    .label(data)
+    .into_owned()
 }
 
 fn rules(data: &[u8]) -> Vec<&'static str> {
@@ -27,13 +30,18 @@ fn http_servers() {
     assert_eq!(label("http", NGINX_400_PLAIN_ON_TLS), "tls");
     assert_eq!(label("http", NGINX_400), "http");
     // An SSH port answering our HTTP GET: the banner comes first.
-    assert_eq!(label("http", b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10\r\n"), "ssh");
+    assert_eq!(
+        label("http", b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10\r\n"),
+        "ssh"
+    );
 }
 
 #[test]
 fn tls_records() {
     // ServerHello (TLS 1.2) head: record, handshake type 2, version, random...
-    let mut hello = vec![0x16, 0x03, 0x03, 0x00, 0x51, 0x02, 0x00, 0x00, 0x4d, 0x03, 0x03];
+    let mut hello = vec![
+        0x16, 0x03, 0x03, 0x00, 0x51, 0x02, 0x00, 0x00, 0x4d, 0x03, 0x03,
+    ];
     hello.extend((0u8..32).map(|i| i.wrapping_mul(37)));
     hello.extend_from_slice(&[0x20]);
     hello.extend((0u8..32).map(|i| i.wrapping_mul(11)));
@@ -41,14 +49,26 @@ fn tls_records() {
     assert_eq!(rules(&hello), ["tls"]);
     assert_eq!(label("http", &hello), "tls");
     // Alert: fatal handshake_failure (what TLS 1.3-only servers answer to our 1.2 hello).
-    assert_eq!(label("tls", &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]), "tls");
+    assert_eq!(
+        label("tls", &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]),
+        "tls"
+    );
     // SSL 3.0 alert.
-    assert_eq!(label("tls", &[0x15, 0x03, 0x00, 0x00, 0x02, 0x02, 0x28]), "ssl");
+    assert_eq!(
+        label("tls", &[0x15, 0x03, 0x00, 0x00, 0x02, 0x02, 0x28]),
+        "ssl"
+    );
 }
 
 #[test]
 fn databases_and_caches() {
-    assert_eq!(label("redis", b"-ERR unknown command 'GET', with args beginning with: '/' \r\n"), "redis");
+    assert_eq!(
+        label(
+            "redis",
+            b"-ERR unknown command 'GET', with args beginning with: '/' \r\n"
+        ),
+        "redis"
+    );
     let pong = b"+PONG\r\n";
     assert_eq!(pong.len(), 7);
     assert_eq!(label("redis", pong), "redis");
@@ -59,9 +79,14 @@ fn databases_and_caches() {
     // MySQL 8 greeting: length 0x4a, seq 0, protocol 10, "8.0.36", ...
     let mut greeting = vec![0x4a, 0x00, 0x00, 0x00, 0x0a];
     greeting.extend_from_slice(b"8.0.36\0");
-    greeting.extend_from_slice(&[0x0b, 0, 0, 0, 0x13, 0x2a, 0x5f, 0x3c, 0x48, 0x21, 0x60, 0x01, 0x00, 0xff, 0xff, 0xff, 0x02, 0x00, 0xff, 0xdf, 0x15]);
+    greeting.extend_from_slice(&[
+        0x0b, 0, 0, 0, 0x13, 0x2a, 0x5f, 0x3c, 0x48, 0x21, 0x60, 0x01, 0x00, 0xff, 0xff, 0xff,
+        0x02, 0x00, 0xff, 0xdf, 0x15,
+    ]);
     greeting.extend_from_slice(&[0; 10]);
-    greeting.extend_from_slice(b"\x4c\x18\x2f\x74\x06\x53\x33\x41\x63\x1d\x3c\x51\0caching_sha2_password\0");
+    greeting.extend_from_slice(
+        b"\x4c\x18\x2f\x74\x06\x53\x33\x41\x63\x1d\x3c\x51\0caching_sha2_password\0",
+    );
     assert_eq!(rules(&greeting), ["mysql"]);
     assert_eq!(label("wait", &greeting), "mysql");
     // MongoDB answering the HTTP GET on its port.
@@ -72,9 +97,21 @@ fn databases_and_caches() {
 #[test]
 fn mail_and_file_transfer() {
     assert_eq!(label("wait", b"220 (vsFTPd 3.0.3)\r\n"), "ftp");
-    assert_eq!(label("wait", b"220 ProFTPD Server (Debian) [198.18.0.2]\r\n"), "ftp");
-    assert_eq!(label("wait", b"220 mail.example.org ESMTP Postfix (Ubuntu)\r\n"), "smtp");
-    assert_eq!(label("wait", b"220 mx.example.org ESMTP Exim 4.97 Sat, 21 Nov 2026 10:00:00 +0000\r\n"), "smtp");
+    assert_eq!(
+        label("wait", b"220 ProFTPD Server (Debian) [198.18.0.2]\r\n"),
+        "ftp"
+    );
+    assert_eq!(
+        label("wait", b"220 mail.example.org ESMTP Postfix (Ubuntu)\r\n"),
+        "smtp"
+    );
+    assert_eq!(
+        label(
+            "wait",
+            b"220 mx.example.org ESMTP Exim 4.97 Sat, 21 Nov 2026 10:00:00 +0000\r\n"
+        ),
+        "smtp"
+    );
     // A bare banner matches both rules; the hierarchy says so.
     assert_eq!(rules(b"220 \r\n"), ["ftp", "smtp"]);
     assert_eq!(label("wait", b"220 \r\n"), "smtp-ftp");
@@ -93,11 +130,19 @@ fn mail_and_file_transfer() {
 fn industrial_and_misc() {
     // BGP OPEN from a speaker: marker, then telnet's second-byte rule also fires.
     let mut open = vec![0xff; 16];
-    open.extend_from_slice(&[0x00, 0x1d, 0x01, 0x04, 0xfd, 0xe8, 0x00, 0xb4, 0xc6, 0x12, 0x00, 0x01, 0x00]);
+    open.extend_from_slice(&[
+        0x00, 0x1d, 0x01, 0x04, 0xfd, 0xe8, 0x00, 0xb4, 0xc6, 0x12, 0x00, 0x01, 0x00,
+    ]);
     assert_eq!(rules(&open), ["bgp", "telnet"]);
     assert_eq!(label("wait", &open), "bgp");
     // Telnet negotiation (busybox telnetd).
-    assert_eq!(label("wait", &[0xff, 0xfd, 0x01, 0xff, 0xfd, 0x1f, 0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03]), "telnet");
+    assert_eq!(
+        label(
+            "wait",
+            &[0xff, 0xfd, 0x01, 0xff, 0xfd, 0x1f, 0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03]
+        ),
+        "telnet"
+    );
     assert_eq!(label("wait", b"RFB 003.008\n"), "vnc");
     assert_eq!(label("amqp", b"AMQP\x00\x00\x09\x01"), "amqp");
     assert_eq!(label("rtsp", b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n"), "rtsp");

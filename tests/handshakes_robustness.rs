@@ -2,12 +2,44 @@
 //! answers (the stable counterpart of fuzz/fuzz_targets/fingerprint.rs).
 
 use lzr::handshakes::matcher::is_reflection;
-use lzr::handshakes::{registry, HandshakeList, Matcher, MatcherOptions, ECHO_LABEL, UNKNOWN_LABEL};
+use lzr::handshakes::{
+    registry, HandshakeList, Matcher, MatcherOptions, ECHO_LABEL, UNKNOWN_LABEL,
+};
 
 const LABELS: [&str; 33] = [
-    "amqp", "bgp", "dnp3", "dns", "fox", "ftp", "http", "imap", "ipmi", "ipp", "kubernetes", "memcached_ascii",
-    "memcached_binary", "modbus", "mongodb", "mqtt", "mssql", "mysql", "oracle", "pop3", "postgres", "pptp", "rdp",
-    "redis", "rtsp", "siemens", "smb", "smtp", "ssh", "telnet", "tls", "ssl", "vnc",
+    "amqp",
+    "bgp",
+    "dnp3",
+    "dns",
+    "fox",
+    "ftp",
+    "http",
+    "imap",
+    "ipmi",
+    "ipp",
+    "kubernetes",
+    "memcached_ascii",
+    "memcached_binary",
+    "modbus",
+    "mongodb",
+    "mqtt",
+    "mssql",
+    "mysql",
+    "oracle",
+    "pop3",
+    "postgres",
+    "pptp",
+    "rdp",
+    "redis",
+    "rtsp",
+    "siemens",
+    "smb",
+    "smtp",
+    "ssh",
+    "telnet",
+    "tls",
+    "ssl",
+    "vnc",
 ];
 
 struct Rng(u64);
@@ -36,11 +68,22 @@ fn seeds() -> Vec<Vec<u8>> {
         b"+OK Dovecot ready.\r\n".to_vec(),
         vec![0x16, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
         vec![0xff; 19],
-        vec![0x03, 0x00, 0x00, 0x16, 0x11, 0xd0, 0, 4, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 1, 0, 0xc2, 2, 2, 0],
+        vec![
+            0x03, 0x00, 0x00, 0x16, 0x11, 0xd0, 0, 4, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 1, 0, 0xc2,
+            2, 2, 0,
+        ],
         b"telne\xc5\xb4".to_vec(),
     ];
-    let ctx = lzr::handshakes::ProbeContext { dst: "198.18.0.1".parse().expect("ip"), dst_port: 80, seed: 3 };
-    seeds.extend(registry::all().iter().map(|h| lzr::handshakes::probe_bytes(*h, &ctx)));
+    let ctx = lzr::handshakes::ProbeContext {
+        dst: "198.18.0.1".parse().expect("ip"),
+        dst_port: 80,
+        seed: 3,
+    };
+    seeds.extend(
+        registry::all()
+            .iter()
+            .map(|h| lzr::handshakes::probe_bytes(*h, &ctx)),
+    );
     seeds
 }
 
@@ -80,7 +123,10 @@ fn random_and_mutated_inputs_never_panic() {
     let matchers: Vec<Matcher> = lists
         .iter()
         .map(|l| Matcher::new(&HandshakeList::parse(l).expect("valid")))
-        .chain([Matcher::with_options(&HandshakeList::default(), MatcherOptions::ORIGINAL)])
+        .chain([Matcher::with_options(
+            &HandshakeList::default(),
+            MatcherOptions::ORIGINAL,
+        )])
         .collect();
     let seeds = seeds();
     let mut rng = Rng(0x5eed_1a2b);

@@ -5,7 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lzr::handshakes::{probe_bytes, registry, HandshakeList, Matcher, MatcherOptions, ProbeContext};
+use lzr::handshakes::{
+    probe_bytes, registry, HandshakeList, Matcher, MatcherOptions, ProbeContext,
+};
 
 const LISTS: [&str; 4] = ["http", "wait,http,tls", "ftp,smtp,ssh", "tls,kubernetes"];
 
@@ -13,10 +15,19 @@ fuzz_target!(|input: &[u8]| {
     let Some((&selector, data)) = input.split_first() else {
         return;
     };
-    let list = HandshakeList::parse(LISTS[usize::from(selector) % LISTS.len()]).expect("valid list");
-    let options = if selector & 0x80 != 0 { MatcherOptions::ORIGINAL } else { MatcherOptions::IMPROVED };
+    let list =
+        HandshakeList::parse(LISTS[usize::from(selector) % LISTS.len()]).expect("valid list");
+    let options = if selector & 0x80 != 0 {
+        MatcherOptions::ORIGINAL
+    } else {
+        MatcherOptions::IMPROVED
+    };
     let matcher = Matcher::with_options(&list, options);
-    let ctx = ProbeContext { dst: "198.18.0.1".parse().expect("ip"), dst_port: 80, seed: u64::from(selector) };
+    let ctx = ProbeContext {
+        dst: "198.18.0.1".parse().expect("ip"),
+        dst_port: 80,
+        seed: u64::from(selector),
+    };
     let all = registry::all();
     let probe = match selector & 0x60 {
         0x00 => None,

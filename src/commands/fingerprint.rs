@@ -73,9 +73,14 @@ pub struct Args {
 }
 
 fn parse_handshake_name(name: &str) -> Result<&'static str, String> {
-    registry::by_name(name).map(|(_, h)| h.name()).ok_or_else(|| {
-        format!("unknown handshake `{name}` (known: {})", registry::names().collect::<Vec<_>>().join(", "))
-    })
+    registry::by_name(name)
+        .map(|(_, h)| h.name())
+        .ok_or_else(|| {
+            format!(
+                "unknown handshake `{name}` (known: {})",
+                registry::names().collect::<Vec<_>>().join(", ")
+            )
+        })
 }
 
 pub fn run(args: Args) -> i32 {
@@ -85,7 +90,9 @@ pub fn run(args: Args) -> i32 {
     let mut err = stderr.lock();
     let code = match args.input.as_deref() {
         None => run_with(&args, &mut io::stdin().lock(), &mut out, &mut err),
-        Some(path) if path.as_os_str() == "-" => run_with(&args, &mut io::stdin().lock(), &mut out, &mut err),
+        Some(path) if path.as_os_str() == "-" => {
+            run_with(&args, &mut io::stdin().lock(), &mut out, &mut err)
+        }
         Some(path) => match File::open(path) {
             Ok(file) => run_with(&args, &mut BufReader::new(file), &mut out, &mut err),
             Err(e) => {
@@ -104,7 +111,12 @@ pub fn run(args: Args) -> i32 {
 }
 
 /// The command on any reader and writers (what the tests drive). Returns the exit code.
-pub fn run_with(args: &Args, input: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn run_with(
+    args: &Args,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     match Command::new(args).and_then(|command| command.run(input, out, err)) {
         Ok(code) => code,
         Err(Failure::BadInput(message)) => {
@@ -148,17 +160,34 @@ impl<'a> Command<'a> {
             return Err(Failure::BadInput("--rewrite needs JSON records".into()));
         }
         if args.dst.is_some() && args.probe.is_none() {
-            return Err(Failure::BadInput("--dst only makes sense with --probe".into()));
+            return Err(Failure::BadInput(
+                "--dst only makes sense with --probe".into(),
+            ));
         }
-        let options = if args.original { MatcherOptions::ORIGINAL } else { MatcherOptions::IMPROVED };
+        let options = if args.original {
+            MatcherOptions::ORIGINAL
+        } else {
+            MatcherOptions::IMPROVED
+        };
         let probe_options = match &args.user_agent {
-            Some(ua) => ProbeOptions::reference().with_user_agent(ua.clone()).map_err(|e| Failure::BadInput(e.to_string()))?,
+            Some(ua) => ProbeOptions::reference()
+                .with_user_agent(ua.clone())
+                .map_err(|e| Failure::BadInput(e.to_string()))?,
             None => ProbeOptions::reference(),
         };
-        Ok(Command { args, matcher: Matcher::for_scan(&args.handshakes, args.priority.as_ref(), options), probe_options })
+        Ok(Command {
+            args,
+            matcher: Matcher::for_scan(&args.handshakes, args.priority.as_ref(), options),
+            probe_options,
+        })
     }
 
-    fn run(&self, input: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Failure> {
+    fn run(
+        &self,
+        input: &mut dyn BufRead,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<i32, Failure> {
         let mut first_line = Vec::new();
         input.read_until(b'\n', &mut first_line)?;
         let format = if self.args.raw {
@@ -175,14 +204,19 @@ impl<'a> Command<'a> {
             return self.run_json(first_line, input, out, err);
         }
         if self.args.rewrite {
-            return Err(Failure::BadInput("--rewrite needs JSON records, and the input is not JSON lines".into()));
+            return Err(Failure::BadInput(
+                "--rewrite needs JSON records, and the input is not JSON lines".into(),
+            ));
         }
         let mut all = first_line;
         input.read_to_end(&mut all)?;
         let explicit = self.args.raw || self.args.hex;
         let data = match format {
             Format::Hex => decode_hex(&all).map_err(Failure::BadInput)?,
-            _ if !explicit => decode_hex(&all).ok().filter(|_| is_hex_text(&all)).unwrap_or(all),
+            _ if !explicit => decode_hex(&all)
+                .ok()
+                .filter(|_| is_hex_text(&all))
+                .unwrap_or(all),
             _ => all,
         };
         let sent = self.args.probe.and_then(registry::by_name).map(|(_, h)| {
@@ -225,7 +259,11 @@ impl<'a> Command<'a> {
     }
 
     /// One JSON line: `Ok(Err(message))` for a bad record, `Err` only for output failures.
-    fn process_record(&self, line: &[u8], out: &mut dyn Write) -> Result<Result<(), String>, Failure> {
+    fn process_record(
+        &self,
+        line: &[u8],
+        out: &mut dyn Write,
+    ) -> Result<Result<(), String>, Failure> {
         let text = match std::str::from_utf8(line) {
             Ok(text) => text.trim_end_matches(['\n', '\r']),
             Err(e) => return Ok(Err(format!("not UTF-8 ({e})"))),
@@ -239,7 +277,10 @@ impl<'a> Command<'a> {
             Ok(data) => data,
             Err(message) => return Ok(Err(message)),
         };
-        let saddr = record.get("saddr").and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok());
+        let saddr = record
+            .get("saddr")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<IpAddr>().ok());
         let sent = saddr.and_then(|dst| {
             let handshake = self.record_handshake(&record)?;
             Some(self.sent_probe(handshake, dst, &data))
@@ -270,10 +311,20 @@ impl<'a> Command<'a> {
     /// that place stand in for it (a reflected ClientHello still compares equal; any other answer still differs
     /// in its first 11 bytes).
     fn sent_probe(&self, handshake: &dyn Handshake, dst: IpAddr, answer: &[u8]) -> Vec<u8> {
-        let ctx = ProbeContext { dst, dst_port: 0, seed: 0 };
+        let ctx = ProbeContext {
+            dst,
+            dst_port: 0,
+            seed: 0,
+        };
         let mut probe = match handshake.name() {
-            "http" => probe_bytes(&crate::handshakes::http::Http::with_options(self.probe_options.clone()), &ctx),
-            "ipp" => probe_bytes(&crate::handshakes::ipp::Ipp::with_options(self.probe_options.clone()), &ctx),
+            "http" => probe_bytes(
+                &crate::handshakes::http::Http::with_options(self.probe_options.clone()),
+                &ctx,
+            ),
+            "ipp" => probe_bytes(
+                &crate::handshakes::ipp::Ipp::with_options(self.probe_options.clone()),
+                &ctx,
+            ),
             _ => probe_bytes(handshake, &ctx),
         };
         if matches!(handshake.name(), "tls" | "kubernetes") {
@@ -285,7 +336,13 @@ impl<'a> Command<'a> {
         probe
     }
 
-    fn write_label(&self, out: &mut dyn Write, endpoint: Option<&str>, data: &[u8], sent: Option<&[u8]>) -> io::Result<()> {
+    fn write_label(
+        &self,
+        out: &mut dyn Write,
+        endpoint: Option<&str>,
+        data: &[u8],
+        sent: Option<&[u8]>,
+    ) -> io::Result<()> {
         let label = self.matcher.label_with_probe(data, sent);
         if let Some(endpoint) = endpoint {
             write!(out, "{endpoint} ")?;
@@ -305,7 +362,9 @@ fn looks_like_record(line: &[u8]) -> bool {
         return false;
     }
     match serde_json::from_slice::<Value>(trimmed) {
-        Ok(Value::Object(map)) => ["saddr", "data", "data_b64"].iter().any(|k| map.contains_key(*k)),
+        Ok(Value::Object(map)) => ["saddr", "data", "data_b64"]
+            .iter()
+            .any(|k| map.contains_key(*k)),
         _ => false,
     }
 }
@@ -330,7 +389,10 @@ fn record_data(record: &Value) -> Result<Vec<u8>, String> {
 
 fn endpoint(record: &Value) -> String {
     let saddr = record.get("saddr").and_then(Value::as_str).unwrap_or("?");
-    let sport = record.get("sport").and_then(Value::as_u64).map_or_else(|| "?".to_owned(), |p| p.to_string());
+    let sport = record
+        .get("sport")
+        .and_then(Value::as_u64)
+        .map_or_else(|| "?".to_owned(), |p| p.to_string());
     if saddr.contains(':') {
         format!("[{saddr}]:{sport}")
     } else {
@@ -340,7 +402,10 @@ fn endpoint(record: &Value) -> String {
 
 /// True when `text` holds only hex digits and whitespace, with at least one digit.
 fn is_hex_text(text: &[u8]) -> bool {
-    text.iter().any(u8::is_ascii_hexdigit) && text.iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
+    text.iter().any(u8::is_ascii_hexdigit)
+        && text
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
 }
 
 fn decode_hex(text: &[u8]) -> Result<Vec<u8>, String> {
@@ -404,7 +469,10 @@ fn replace_fingerprint(text: &str, label: &str) -> Option<String> {
     let close = last_close?;
     let head = text[..close].trim_end();
     let separator = if head.ends_with('{') { "" } else { "," };
-    Some(format!("{head}{separator}\"fingerprint\":{quoted}{}", &text[close..]))
+    Some(format!(
+        "{head}{separator}\"fingerprint\":{quoted}{}",
+        &text[close..]
+    ))
 }
 
 /// Index of the closing quote of the string starting at `start`.
@@ -426,7 +494,10 @@ fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
         return string_end(bytes, start).map(|e| e + 1);
     }
     let mut i = start;
-    while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']') && !bytes[i].is_ascii_whitespace() {
+    while i < bytes.len()
+        && !matches!(bytes[i], b',' | b'}' | b']')
+        && !bytes[i].is_ascii_whitespace()
+    {
         i += 1;
     }
     (i > start).then_some(i)
@@ -453,20 +524,34 @@ mod tests {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let code = run_with(&args(argv), &mut &input[..], &mut out, &mut err);
-        (code, String::from_utf8(out).expect("utf-8 output"), String::from_utf8(err).expect("utf-8 errors"))
+        (
+            code,
+            String::from_utf8(out).expect("utf-8 output"),
+            String::from_utf8(err).expect("utf-8 errors"),
+        )
     }
 
     #[test]
     fn raw_input() {
-        assert_eq!(run_on(&["--raw"], b"SSH-2.0-OpenSSH_9.6\r\n"), (0, "ssh\n".into(), String::new()));
-        assert_eq!(run_on(&[], b"HTTP/1.1 200 OK\r\n\r\n").1, "http\n", "auto-detected raw");
+        assert_eq!(
+            run_on(&["--raw"], b"SSH-2.0-OpenSSH_9.6\r\n"),
+            (0, "ssh\n".into(), String::new())
+        );
+        assert_eq!(
+            run_on(&[], b"HTTP/1.1 200 OK\r\n\r\n").1,
+            "http\n",
+            "auto-detected raw"
+        );
         assert_eq!(run_on(&["--raw"], b"").1, "unknown\n");
         assert_eq!(run_on(&["--raw"], b"\x00\x01\x10").1, "unknown\n");
     }
 
     #[test]
     fn hex_input() {
-        assert_eq!(run_on(&["--hex"], b"20 02 00 00\n"), (0, "mqtt\n".into(), String::new()));
+        assert_eq!(
+            run_on(&["--hex"], b"20 02 00 00\n"),
+            (0, "mqtt\n".into(), String::new())
+        );
         assert_eq!(run_on(&[], b"4e").1, "postgres\n", "auto-detected hex");
         let (code, out, err) = run_on(&["--hex"], b"4e 5");
         assert_eq!((code, out.as_str()), (2, ""));
@@ -490,14 +575,20 @@ mod tests {
         );
         let (code, out, err) = run_on(&[], input.as_bytes());
         assert_eq!(code, 0, "{err}");
-        assert_eq!(out, "198.18.0.2:22 ssh\n[2001:db8::5]:6379 redis\n198.18.0.3:80 unknown\n");
+        assert_eq!(
+            out,
+            "198.18.0.2:22 ssh\n[2001:db8::5]:6379 redis\n198.18.0.3:80 unknown\n"
+        );
     }
 
     #[test]
     fn json_prefers_the_lossless_field() {
         // Go's encoder turned the binary ServerHello into U+FFFD; data_b64 keeps the bytes.
         let input = r#"{"saddr":"198.18.0.9","sport":443,"data":"\u0016\u0003\u0003\u0000J\u0002\ufffd","data_b64":"FgMDAEoC"}"#;
-        assert_eq!(run_on(&["--json"], input.as_bytes()).1, "198.18.0.9:443 tls\n");
+        assert_eq!(
+            run_on(&["--json"], input.as_bytes()).1,
+            "198.18.0.9:443 tls\n"
+        );
     }
 
     #[test]
@@ -515,11 +606,20 @@ mod tests {
     #[test]
     fn rewrite_keeps_the_line_and_fixes_the_label() {
         let line = r#"{"saddr":"198.18.0.2","sport":110,"HandshakeNum":0,"fingerprint":"unknown","Timestamp":"t","data":"+OK Dovecot ready.\r\n","note":{"fingerprint":"x"}}"#;
-        let (code, out, _) = run_on(&["--json", "--rewrite", "--handshakes", "wait"], line.as_bytes());
+        let (code, out, _) = run_on(
+            &["--json", "--rewrite", "--handshakes", "wait"],
+            line.as_bytes(),
+        );
         assert_eq!(code, 0);
-        assert_eq!(out, line.replace(r#""fingerprint":"unknown""#, r#""fingerprint":"pop3""#) + "\n");
+        assert_eq!(
+            out,
+            line.replace(r#""fingerprint":"unknown""#, r#""fingerprint":"pop3""#) + "\n"
+        );
         // LZR omits an empty fingerprint: it is added.
-        let (_, out, _) = run_on(&["--rewrite"], br#"{"saddr":"198.18.0.2","sport":5432,"data":"N"}"#);
+        let (_, out, _) = run_on(
+            &["--rewrite"],
+            br#"{"saddr":"198.18.0.2","sport":5432,"data":"N"}"#,
+        );
         assert_eq!(out, "{\"saddr\":\"198.18.0.2\",\"sport\":5432,\"data\":\"N\",\"fingerprint\":\"postgres\"}\n");
         let (code, _, err) = run_on(&["--rewrite"], b"SSH-2.0-x\r\n");
         assert_eq!(code, 2);
@@ -530,9 +630,21 @@ mod tests {
     fn preference_and_priority() {
         let both = b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\nattributes-charset";
         assert_eq!(run_on(&["--raw", "--handshakes", "http"], both).1, "http\n");
-        assert_eq!(run_on(&["--raw", "--handshakes", "http", "--priority", "ipp"], both).1, "ipp\n");
-        assert_eq!(run_on(&["--raw", "--handshakes", "wait", "--explain"], both).1, "ipp (matched: http-ipp)\n");
-        let bad = Cli::try_parse_from(["fingerprint", "--handshakes", "http,ssl"]).err().expect("rejected");
+        assert_eq!(
+            run_on(
+                &["--raw", "--handshakes", "http", "--priority", "ipp"],
+                both
+            )
+            .1,
+            "ipp\n"
+        );
+        assert_eq!(
+            run_on(&["--raw", "--handshakes", "wait", "--explain"], both).1,
+            "ipp (matched: http-ipp)\n"
+        );
+        let bad = Cli::try_parse_from(["fingerprint", "--handshakes", "http,ssl"])
+            .err()
+            .expect("rejected");
         assert!(bad.to_string().contains("unknown handshake `ssl`"), "{bad}");
     }
 
@@ -540,19 +652,52 @@ mod tests {
     fn echo_detection_with_known_probe() {
         let probe = crate::handshakes::probe_bytes(
             &crate::handshakes::http::Http::with_options(ProbeOptions::reference()),
-            &ProbeContext { dst: "198.18.0.7".parse().expect("ip"), dst_port: 7, seed: 0 },
+            &ProbeContext {
+                dst: "198.18.0.7".parse().expect("ip"),
+                dst_port: 7,
+                seed: 0,
+            },
         );
-        assert_eq!(run_on(&["--raw", "--probe", "http", "--dst", "198.18.0.7"], &probe).1, "echo\n");
-        assert_eq!(run_on(&["--raw", "--probe", "http", "--dst", "198.18.0.7", "--original"], &probe).1, "http\n");
+        assert_eq!(
+            run_on(&["--raw", "--probe", "http", "--dst", "198.18.0.7"], &probe).1,
+            "echo\n"
+        );
+        assert_eq!(
+            run_on(
+                &[
+                    "--raw",
+                    "--probe",
+                    "http",
+                    "--dst",
+                    "198.18.0.7",
+                    "--original"
+                ],
+                &probe
+            )
+            .1,
+            "http\n"
+        );
         assert_eq!(run_on(&["--raw"], &probe).1, "http\n", "no probe known");
         // A reflected ClientHello, random and all.
         let mut hello = Vec::new();
         crate::handshakes::tls::write_client_hello(99, &mut hello);
         let b64 = base64::engine::general_purpose::STANDARD.encode(&hello);
-        let record = format!(r#"{{"saddr":"198.18.0.8","sport":7,"HandshakeNum":1,"data_b64":"{b64}"}}"#);
-        assert_eq!(run_on(&["--handshakes", "http,tls"], record.as_bytes()).1, "198.18.0.8:7 echo\n");
-        assert_eq!(run_on(&["--handshakes", "http,tls", "--original"], record.as_bytes()).1, "198.18.0.8:7 tls\n");
-        let named = format!(r#"{{"saddr":"198.18.0.8","sport":7,"handshake":"tls","data_b64":"{b64}"}}"#);
+        let record =
+            format!(r#"{{"saddr":"198.18.0.8","sport":7,"HandshakeNum":1,"data_b64":"{b64}"}}"#);
+        assert_eq!(
+            run_on(&["--handshakes", "http,tls"], record.as_bytes()).1,
+            "198.18.0.8:7 echo\n"
+        );
+        assert_eq!(
+            run_on(
+                &["--handshakes", "http,tls", "--original"],
+                record.as_bytes()
+            )
+            .1,
+            "198.18.0.8:7 tls\n"
+        );
+        let named =
+            format!(r#"{{"saddr":"198.18.0.8","sport":7,"handshake":"tls","data_b64":"{b64}"}}"#);
         assert_eq!(run_on(&[], named.as_bytes()).1, "198.18.0.8:7 echo\n");
     }
 
@@ -570,10 +715,17 @@ mod tests {
 
     #[test]
     fn fingerprint_replacement_edges() {
-        assert_eq!(replace_fingerprint(r#"{"fingerprint" : null}"#, "ssh").as_deref(), Some(r#"{"fingerprint" : "ssh"}"#));
-        assert_eq!(replace_fingerprint("{}", "ssh").as_deref(), Some(r#"{"fingerprint":"ssh"}"#));
         assert_eq!(
-            replace_fingerprint(r#"{"data":"\"fingerprint\":1","fingerprint":"a"}"#, "b").as_deref(),
+            replace_fingerprint(r#"{"fingerprint" : null}"#, "ssh").as_deref(),
+            Some(r#"{"fingerprint" : "ssh"}"#)
+        );
+        assert_eq!(
+            replace_fingerprint("{}", "ssh").as_deref(),
+            Some(r#"{"fingerprint":"ssh"}"#)
+        );
+        assert_eq!(
+            replace_fingerprint(r#"{"data":"\"fingerprint\":1","fingerprint":"a"}"#, "b")
+                .as_deref(),
             Some(r#"{"data":"\"fingerprint\":1","fingerprint":"b"}"#)
         );
     }

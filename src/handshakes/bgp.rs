@@ -13,7 +13,9 @@ impl FixedProbe for Bgp {
     const PROBE: &'static [u8] = b"\n\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        data.get(..16).is_some_and(|marker| marker.iter().all(|&b| b == 0xff)).then_some("bgp")
+        data.get(..16)
+            .is_some_and(|marker| marker.iter().all(|&b| b == 0xff))
+            .then_some("bgp")
     }
 }
 

@@ -21,7 +21,11 @@ pub const fn crc16_dnp(bytes: &[u8]) -> u16 {
         crc ^= bytes[i] as u16;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xa6bc } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xa6bc
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         i += 1;
@@ -78,7 +82,10 @@ mod tests {
             assert_eq!(&frame[..4], &[0x05, 0x64, 0x05, 0xc9]);
             assert_eq!(u16::from_le_bytes([frame[4], frame[5]]) as usize, d);
             assert_eq!(&frame[6..8], &[0, 0]);
-            assert_eq!(u16::from_le_bytes([frame[8], frame[9]]), crc16_dnp(&frame[..8]));
+            assert_eq!(
+                u16::from_le_bytes([frame[8], frame[9]]),
+                crc16_dnp(&frame[..8])
+            );
         }
     }
 
@@ -92,7 +99,11 @@ mod tests {
     fn rule_edges() {
         // Link status response (function 11) from outstation 1 to master 0.
         assert_eq!(Dnp3::rule(&hex("0564050b00000100 ffff")), Some("dnp3"));
-        assert_eq!(Dnp3::rule(&hex("0564050b000001000000")[..9]), None, "9 bytes");
+        assert_eq!(
+            Dnp3::rule(&hex("0564050b000001000000")[..9]),
+            None,
+            "9 bytes"
+        );
         assert_eq!(Dnp3::rule(&hex("0565050b000001000000")), None);
     }
 }

@@ -30,7 +30,10 @@ mod tests {
         expected.extend_from_slice(&hex("0001 0001"));
         assert_eq!(Dns::PROBE, expected);
         assert_eq!(Dns::PROBE.len(), 37);
-        assert_eq!(usize::from(u16::from_be_bytes([Dns::PROBE[0], Dns::PROBE[1]])), Dns::PROBE.len() - 2);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([Dns::PROBE[0], Dns::PROBE[1]])),
+            Dns::PROBE.len() - 2
+        );
         // REFUSED answer echoing the question.
         let mut refused = hex("0023 3962 8185 0001 0000 0000 0000 0d");
         refused.extend_from_slice(b"stackoverflow\x03com\0\0\x01\0\x01");

@@ -48,7 +48,10 @@ mod tests {
         assert_eq!(Fox::PROBE.len(), 513);
         assert!(Fox::PROBE.ends_with(b"brandId=s:vykon\n};;\n"));
         assert_eq!(Fox::PROBE.iter().filter(|&&b| b == b'\n').count(), 18);
-        assert_eq!(Fox::rule(b"fox a 0 -1 fox hello\n{\nfox.version=s:1.0\n"), Some("fox"));
+        assert_eq!(
+            Fox::rule(b"fox a 0 -1 fox hello\n{\nfox.version=s:1.0\n"),
+            Some("fox")
+        );
         assert_eq!(Fox::rule(b"fox a 1 -1 fox hello\n"), None, "our own hello");
         assert_eq!(Fox::rule(b" fox a 0 -1 fox hello"), None, "prefix only");
     }

@@ -39,18 +39,45 @@ mod tests {
     #[test]
     fn rule_edges() {
         assert_eq!(Ftp::rule(b"220 (vsFTPd 3.0.3)\r\n"), Some("ftp"));
-        assert_eq!(Ftp::rule(b"220 ProFTPD Server (Debian) [::ffff:198.18.0.2]\r\n"), Some("ftp"));
-        assert_eq!(Ftp::rule(b"220 "), Some("ftp"), "bare banner, exactly 4 bytes");
-        assert_eq!(Ftp::rule(b"220"), None, "3 bytes are too short for the code test");
-        assert_eq!(Ftp::rule(b"ftp"), Some("ftp"), "the keyword needs no length");
+        assert_eq!(
+            Ftp::rule(b"220 ProFTPD Server (Debian) [::ffff:198.18.0.2]\r\n"),
+            Some("ftp")
+        );
+        assert_eq!(
+            Ftp::rule(b"220 "),
+            Some("ftp"),
+            "bare banner, exactly 4 bytes"
+        );
+        assert_eq!(
+            Ftp::rule(b"220"),
+            None,
+            "3 bytes are too short for the code test"
+        );
+        assert_eq!(
+            Ftp::rule(b"ftp"),
+            Some("ftp"),
+            "the keyword needs no length"
+        );
         assert_eq!(Ftp::rule(b"421 Too many connections\r\n"), Some("ftp"));
         assert_eq!(Ftp::rule(b"530 Login incorrect\r\n"), Some("ftp"));
         assert_eq!(Ftp::rule(b"550 x\r\n"), Some("ftp"));
         assert_eq!(Ftp::rule(b"230 x\r\n"), Some("ftp"));
         assert_eq!(Ftp::rule(b"250 x\r\n"), None);
-        assert_eq!(Ftp::rule(b"220 mail.example.com ESMTP Postfix\r\n"), None, "smtp excluded");
-        assert_eq!(Ftp::rule(b"220 mail.example.com EHLO\r\n"), None, "ehlo excluded");
-        assert_eq!(Ftp::rule(b"220 FTP \xe2\x9c\x93\r\n"), None, "ascii guard beats the keyword");
+        assert_eq!(
+            Ftp::rule(b"220 mail.example.com ESMTP Postfix\r\n"),
+            None,
+            "smtp excluded"
+        );
+        assert_eq!(
+            Ftp::rule(b"220 mail.example.com EHLO\r\n"),
+            None,
+            "ehlo excluded"
+        );
+        assert_eq!(
+            Ftp::rule(b"220 FTP \xe2\x9c\x93\r\n"),
+            None,
+            "ascii guard beats the keyword"
+        );
         assert_eq!(Ftp::rule(b""), None);
         assert_eq!(Ftp::rule(b"SFTP"), Some("ftp"), "lower-cased");
     }

@@ -41,7 +41,11 @@ impl RequestTemplate {
     }
 
     fn len_with(&self, host_len: usize, options: &ProbeOptions) -> usize {
-        self.before_host.len() + host_len + self.before_user_agent.len() + options.user_agent().len() + REQUEST_END.len()
+        self.before_host.len()
+            + host_len
+            + self.before_user_agent.len()
+            + options.user_agent().len()
+            + REQUEST_END.len()
     }
 }
 
@@ -56,7 +60,10 @@ impl HostText {
     const CAPACITY: usize = 64;
 
     pub fn new(dst: IpAddr, form: Ipv6HostForm) -> HostText {
-        let mut text = HostText { buf: [0; HostText::CAPACITY], len: 0 };
+        let mut text = HostText {
+            buf: [0; HostText::CAPACITY],
+            len: 0,
+        };
         // Writing into the fixed buffer cannot fail: every form is at most 47 bytes.
         let _ = match (dst, form) {
             (IpAddr::V4(v4), _) => write!(text, "{v4}"),
@@ -115,11 +122,15 @@ impl Http {
 
     /// An instance with its own options, independent of the process-wide ones.
     pub fn with_options(options: ProbeOptions) -> Http {
-        Http { options: Some(options) }
+        Http {
+            options: Some(options),
+        }
     }
 
     fn options(&self) -> &ProbeOptions {
-        self.options.as_ref().unwrap_or_else(|| ProbeOptions::current())
+        self.options
+            .as_ref()
+            .unwrap_or_else(|| ProbeOptions::current())
     }
 }
 
@@ -128,7 +139,10 @@ pub fn rule(data: &[u8]) -> Option<&'static str> {
     if contains(data, b"HTTPS") {
         return None;
     }
-    let looks_http = contains(data, b"HTTP") || contains(data, b"html") || contains(data, b"HTML") || contains(data, b"<h1>");
+    let looks_http = contains(data, b"HTTP")
+        || contains(data, b"html")
+        || contains(data, b"HTML")
+        || contains(data, b"<h1>");
     looks_http.then_some("http")
 }
 
@@ -182,15 +196,31 @@ mod tests {
     #[test]
     fn ipv6_hosts() {
         let dst = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
-        let ctx = ProbeContext { dst, dst_port: 8080, seed: 7 };
+        let ctx = ProbeContext {
+            dst,
+            dst_port: 8080,
+            seed: 7,
+        };
         let bracketed = probe(&Http::with_options(ProbeOptions::reference()), &ctx);
         assert!(bracketed.starts_with(b"GET / HTTP/1.1\r\nHost: [2001:db8::1]\r\nAccept"));
-        let original = probe(&Http::with_options(ProbeOptions::reference().with_ipv6_host(Ipv6HostForm::ExplodedBare)), &ctx);
-        assert!(original.starts_with(b"GET / HTTP/1.1\r\nHost: 2001:0db8:0000:0000:0000:0000:0000:0001\r\nAccept"));
+        let original = probe(
+            &Http::with_options(
+                ProbeOptions::reference().with_ipv6_host(Ipv6HostForm::ExplodedBare),
+            ),
+            &ctx,
+        );
+        assert!(original.starts_with(
+            b"GET / HTTP/1.1\r\nHost: 2001:0db8:0000:0000:0000:0000:0000:0001\r\nAccept"
+        ));
         assert_eq!(original.len(), 186 + 39);
         let longest = IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0xffff, 0xffff));
-        assert_eq!(HostText::new(longest, Ipv6HostForm::Bracketed).as_bytes(), b"[::ffff:255.255.255.255]");
-        let full = IpAddr::V6(Ipv6Addr::new(0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xfffe));
+        assert_eq!(
+            HostText::new(longest, Ipv6HostForm::Bracketed).as_bytes(),
+            b"[::ffff:255.255.255.255]"
+        );
+        let full = IpAddr::V6(Ipv6Addr::new(
+            0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xfffe,
+        ));
         assert_eq!(HostText::new(full, Ipv6HostForm::Bracketed).len(), 41);
     }
 
@@ -202,7 +232,10 @@ mod tests {
         assert_eq!(rule(b"<h1>It works"), Some("http"));
         assert_eq!(rule(b"<H1>"), None);
         assert_eq!(rule(b"http/1.1"), None, "case-sensitive");
-        assert_eq!(rule(b"HTTP/1.1 400 The plain HTTP request was sent to HTTPS port"), None);
+        assert_eq!(
+            rule(b"HTTP/1.1 400 The plain HTTP request was sent to HTTPS port"),
+            None
+        );
         assert_eq!(rule(b""), None);
     }
 }

@@ -21,7 +21,9 @@ impl FixedProbe for Imap {
         if !is_ascii_text(data) || starts_with_any(data, &POP3_PREFIXES) {
             return None;
         }
-        let imap = starts_with_any(data, &IMAP_PREFIXES) || contains_lower(data, b"imap") || contains(data, b"* OK");
+        let imap = starts_with_any(data, &IMAP_PREFIXES)
+            || contains_lower(data, b"imap")
+            || contains(data, b"* OK");
         imap.then_some("imap")
     }
 }
@@ -36,10 +38,17 @@ mod tests {
         assert_eq!(Imap::rule(dovecot), Some("imap"));
         assert_eq!(Imap::rule(b"* BYE Too many connections\r\n"), Some("imap"));
         assert_eq!(Imap::rule(b"* PREAUTH ready\r\n"), Some("imap"));
-        assert_eq!(Imap::rule(b"+OK POP3 ready; IMAP on 143\r\n"), None, "POP3 prefix wins over the keyword");
+        assert_eq!(
+            Imap::rule(b"+OK POP3 ready; IMAP on 143\r\n"),
+            None,
+            "POP3 prefix wins over the keyword"
+        );
         assert_eq!(Imap::rule(b"-ERR imap\r\n"), None);
         assert_eq!(Imap::rule(b"hello * OK"), Some("imap"), "`* OK` anywhere");
-        assert_eq!(Imap::rule(b"Microsoft Exchange IMAP4 service"), Some("imap"));
+        assert_eq!(
+            Imap::rule(b"Microsoft Exchange IMAP4 service"),
+            Some("imap")
+        );
         assert_eq!(Imap::rule(b"*OK"), None);
         assert_eq!(Imap::rule(b"* OK \xff"), None, "ascii guard");
         assert_eq!(Imap::rule(b""), None);

@@ -6,7 +6,10 @@
 
 use super::FixedProbe;
 
-const KNOWN_ANSWER: [u8; 17] = [0x00, 0x00, 0x00, 0x02, 0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+const KNOWN_ANSWER: [u8; 17] = [
+    0x00, 0x00, 0x00, 0x02, 0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00,
+];
 
 #[derive(Debug, Default)]
 pub struct Ipmi;
@@ -15,9 +18,11 @@ impl FixedProbe for Ipmi {
     const NAME: &'static str = "ipmi";
     const PROBE: &'static [u8] = &[
         0x06, 0x00, 0xff, 0x07, // RMCP
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // auth none, sequence 0, session 0
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, // auth none, sequence 0, session 0
         0x09, // message length
-        0x20, 0x18, 0xc8, 0x81, 0x00, 0x38, 0x8e, 0x04, 0xb5, // BMC, App request, Get Channel Auth Caps
+        0x20, 0x18, 0xc8, 0x81, 0x00, 0x38, 0x8e, 0x04,
+        0xb5, // BMC, App request, Get Channel Auth Caps
     ];
 
     fn rule(data: &[u8]) -> Option<&'static str> {
@@ -32,7 +37,10 @@ mod tests {
 
     #[test]
     fn probe_and_rule() {
-        assert_eq!(Ipmi::PROBE, hex("0600ff07 00 00000000 00000000 09 20 18 c8 81 00 38 8e 04 b5"));
+        assert_eq!(
+            Ipmi::PROBE,
+            hex("0600ff07 00 00000000 00000000 09 20 18 c8 81 00 38 8e 04 b5")
+        );
         assert_eq!(Ipmi::PROBE.len(), 23);
         let known = hex("0000000209000000010000000000000000");
         assert_eq!(Ipmi::rule(&known), Some("ipmi"), "the 17 bytes exactly");

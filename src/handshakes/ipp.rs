@@ -10,7 +10,8 @@ use super::{Handshake, ProbeContext};
 
 const POST: RequestTemplate = RequestTemplate {
     before_host: "POST /ipp HTTP/1.1\r\nHost: ",
-    before_user_agent: "\r\nAccept: */*\r\nAccept-Encoding: gzip\r\nContent-Type: application/ipp\r\nUser-Agent: ",
+    before_user_agent:
+        "\r\nAccept: */*\r\nAccept-Encoding: gzip\r\nContent-Type: application/ipp\r\nUser-Agent: ",
 };
 
 /// The `ipp` handshake. The registered one follows [`ProbeOptions::current`].
@@ -25,11 +26,15 @@ impl Ipp {
     }
 
     pub fn with_options(options: ProbeOptions) -> Ipp {
-        Ipp { options: Some(options) }
+        Ipp {
+            options: Some(options),
+        }
     }
 
     fn options(&self) -> &ProbeOptions {
-        self.options.as_ref().unwrap_or_else(|| ProbeOptions::current())
+        self.options
+            .as_ref()
+            .unwrap_or_else(|| ProbeOptions::current())
     }
 }
 
@@ -80,9 +85,20 @@ mod tests {
         // CUPS answering a body-less POST /ipp: HTTP 200 with an IPP error body naming the charset.
         let cups = b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\n\x01\x01\x04\x00\x00\x00\x00\x00\x01\x47\x00\x12attributes-charset\x00\x05utf-8";
         assert_eq!(rule(cups), Some("ipp"));
-        assert_eq!(rule(b"HTTP/1.1 200 OK\r\nServer: ipp\r\n\r\nprint"), Some("ipp"));
+        assert_eq!(
+            rule(b"HTTP/1.1 200 OK\r\nServer: ipp\r\n\r\nprint"),
+            Some("ipp")
+        );
         assert_eq!(rule(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/ipp\r\n\r\nattributes-charset"), None);
-        assert_eq!(rule(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nprint"), None, "needs `ipp`");
-        assert_eq!(rule(b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\n"), None, "needs charset or print");
+        assert_eq!(
+            rule(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nprint"),
+            None,
+            "needs `ipp`"
+        );
+        assert_eq!(
+            rule(b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\n"),
+            None,
+            "needs charset or print"
+        );
     }
 }

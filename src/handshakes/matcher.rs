@@ -65,7 +65,10 @@ pub struct Matches {
 impl Matches {
     /// Run every registered rule over `data`.
     pub fn of(data: &[u8]) -> Matches {
-        let mut matches = Matches { labels: [""; registry::COUNT], len: 0 };
+        let mut matches = Matches {
+            labels: [""; registry::COUNT],
+            len: 0,
+        };
         if data.is_empty() {
             return matches;
         }
@@ -112,11 +115,18 @@ impl Matcher {
     }
 
     pub fn with_options(preference: &HandshakeList, options: MatcherOptions) -> Matcher {
-        Matcher { preference: preference.names().collect(), options }
+        Matcher {
+            preference: preference.names().collect(),
+            options,
+        }
     }
 
     /// The original's rule for the preference list: `-priorityFingerprint` when given, else `-handshakes`.
-    pub fn for_scan(handshakes: &HandshakeList, priority: Option<&HandshakeList>, options: MatcherOptions) -> Matcher {
+    pub fn for_scan(
+        handshakes: &HandshakeList,
+        priority: Option<&HandshakeList>,
+        options: MatcherOptions,
+    ) -> Matcher {
         Matcher::with_options(priority.unwrap_or(handshakes), options)
     }
 
@@ -151,7 +161,11 @@ impl Matcher {
             [one] => return Cow::Borrowed(one),
             _ => {}
         }
-        if let Some(preferred) = self.preference.iter().find(|name| matches.joined_contains(name)) {
+        if let Some(preferred) = self
+            .preference
+            .iter()
+            .find(|name| matches.joined_contains(name))
+        {
             return Cow::Borrowed(preferred);
         }
         let has = |needle: &str| matches.joined_contains(needle);
@@ -165,11 +179,8 @@ impl Matcher {
             "ipp"
         } else if has("kubernetes") {
             "kubernetes"
-        } else if has("dns") && has("http") {
-            "http"
-        } else if has("ssh") && has("http") {
-            "http"
-        } else if has("ftp") && has("http") {
+        } else if (has("dns") || has("ssh") || has("ftp")) && has("http") {
+            // The original's three rules `dns`+`http`, `ssh`+`http`, `ftp`+`http` → `http`, merged.
             "http"
         } else if has("ftp") && has("ssh") {
             "ssh"
@@ -237,14 +248,39 @@ mod tests {
     #[test]
     fn resolve_agrees_with_the_joined_string_oracle() {
         let labels = [
-            "amqp", "bgp", "dns", "ftp", "http", "imap", "ipp", "kubernetes", "memcached_binary", "pop3", "redis", "smtp",
-            "ssh", "telnet", "tls", "ssl", "vnc",
+            "amqp",
+            "bgp",
+            "dns",
+            "ftp",
+            "http",
+            "imap",
+            "ipp",
+            "kubernetes",
+            "memcached_binary",
+            "pop3",
+            "redis",
+            "smtp",
+            "ssh",
+            "telnet",
+            "tls",
+            "ssl",
+            "vnc",
         ];
-        let preferences: [&[&str]; 4] = [&["http"], &["wait", "http", "tls"], &["ipp", "ftp"], &["x11"]];
+        let preferences: [&[&str]; 4] = [
+            &["http"],
+            &["wait", "http", "tls"],
+            &["ipp", "ftp"],
+            &["x11"],
+        ];
         let mut state = 12345u64;
         for _ in 0..20_000 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let mut m = Matches { labels: [""; registry::COUNT], len: 0 };
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut m = Matches {
+                labels: [""; registry::COUNT],
+                len: 0,
+            };
             for (i, label) in labels.iter().enumerate() {
                 if (state >> (i + 20)) & 3 == 0 {
                     m.labels[m.len] = label;
@@ -252,9 +288,16 @@ mod tests {
                 }
             }
             let preference = preferences[(state >> 5) as usize % preferences.len()];
-            let matcher = Matcher { preference: preference.to_vec(), options: MatcherOptions::ORIGINAL };
+            let matcher = Matcher {
+                preference: preference.to_vec(),
+                options: MatcherOptions::ORIGINAL,
+            };
             let joined = m.labels().join("-");
-            assert_eq!(matcher.resolve(&m), oracle(&joined, m.len > 1, preference), "joined {joined}");
+            assert_eq!(
+                matcher.resolve(&m),
+                oracle(&joined, m.len > 1, preference),
+                "joined {joined}"
+            );
         }
     }
 
@@ -263,7 +306,10 @@ mod tests {
         let m = matcher("http");
         assert_eq!(m.label(b""), UNKNOWN_LABEL);
         assert_eq!(m.label(b"\x00\x01\x02"), UNKNOWN_LABEL);
-        assert_eq!(m.label_with_probe(b"", Some(b"GET / HTTP/1.1\r\n")), UNKNOWN_LABEL);
+        assert_eq!(
+            m.label_with_probe(b"", Some(b"GET / HTTP/1.1\r\n")),
+            UNKNOWN_LABEL
+        );
     }
 
     #[test]
@@ -302,7 +348,11 @@ mod tests {
         let odd = b"\x15\x03\x03\x00\x02HTTP";
         assert_eq!(Matches::of(odd).labels(), ["http", "tls"]);
         assert_eq!(matcher("wait").label(odd), "tls");
-        assert_eq!(matcher("wait,http,tls").label(odd), "http", "the preference list comes first");
+        assert_eq!(
+            matcher("wait,http,tls").label(odd),
+            "http",
+            "the preference list comes first"
+        );
     }
 
     #[test]
@@ -320,9 +370,16 @@ mod tests {
         // -priorityFingerprint replaces -handshakes.
         let both = HandshakeList::parse("http").expect("valid");
         let priority = HandshakeList::parse("ipp").expect("valid");
-        let ipp_page = b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\nattributes-charset";
-        assert_eq!(Matcher::for_scan(&both, None, MatcherOptions::default()).label(ipp_page), "http");
-        assert_eq!(Matcher::for_scan(&both, Some(&priority), MatcherOptions::default()).label(ipp_page), "ipp");
+        let ipp_page =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\nattributes-charset";
+        assert_eq!(
+            Matcher::for_scan(&both, None, MatcherOptions::default()).label(ipp_page),
+            "http"
+        );
+        assert_eq!(
+            Matcher::for_scan(&both, Some(&priority), MatcherOptions::default()).label(ipp_page),
+            "ipp"
+        );
         assert_eq!(matcher("wait").label(ipp_page), "ipp", "hierarchy: ipp");
     }
 
@@ -340,18 +397,43 @@ mod tests {
         let m = matcher("http");
         let probe = b"GET / HTTP/1.1\r\nHost: 198.18.0.1\r\nAccept: */*\r\n\r\n";
         assert_eq!(m.label_with_probe(probe, Some(probe)), ECHO_LABEL);
-        assert_eq!(m.label_with_probe(&probe[..20], Some(probe)), ECHO_LABEL, "first segment only");
-        assert_eq!(m.label_with_probe(&probe[..7], Some(probe)), "unknown", "too short to call it an echo");
+        assert_eq!(
+            m.label_with_probe(&probe[..20], Some(probe)),
+            ECHO_LABEL,
+            "first segment only"
+        );
+        assert_eq!(
+            m.label_with_probe(&probe[..7], Some(probe)),
+            "unknown",
+            "too short to call it an echo"
+        );
         let more = [probe.as_slice(), b"extra"].concat();
         assert_eq!(m.label_with_probe(&more, Some(probe)), ECHO_LABEL);
-        assert_eq!(m.label_with_probe(b"HTTP/1.1 400 Bad Request\r\n", Some(probe)), "http");
-        assert_eq!(m.label(probe), "http", "without the probe: the original's label");
-        let original = Matcher::with_options(&HandshakeList::parse("http").expect("valid"), MatcherOptions::ORIGINAL);
+        assert_eq!(
+            m.label_with_probe(b"HTTP/1.1 400 Bad Request\r\n", Some(probe)),
+            "http"
+        );
+        assert_eq!(
+            m.label(probe),
+            "http",
+            "without the probe: the original's label"
+        );
+        let original = Matcher::with_options(
+            &HandshakeList::parse("http").expect("valid"),
+            MatcherOptions::ORIGINAL,
+        );
         assert_eq!(original.label_with_probe(probe, Some(probe)), "http");
         // A Go SSH server greets with exactly our identification string.
-        assert_eq!(m.label_with_probe(b"SSH-2.0-Go\r\n", Some(b"SSH-2.0-Go\r\n")), "ssh");
+        assert_eq!(
+            m.label_with_probe(b"SSH-2.0-Go\r\n", Some(b"SSH-2.0-Go\r\n")),
+            "ssh"
+        );
         // Real answers that echo fields of our probe are not reflections.
-        let ctx = crate::handshakes::ProbeContext { dst: "198.18.0.1".parse().expect("ip"), dst_port: 623, seed: 0 };
+        let ctx = crate::handshakes::ProbeContext {
+            dst: "198.18.0.1".parse().expect("ip"),
+            dst_port: 623,
+            seed: 0,
+        };
         for (name, answer) in [
             ("ipmi", &b"\x06\x00\xff\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x81\x1c\x63\x20\x00\x38\x00\x01\x14\x02\x00\x00\x00\x00\x00\x0e"[..]),
             ("modbus", &b"\x5a\x47\x00\x00\x00\x03\x00\xab\x01"[..]),

@@ -25,7 +25,8 @@ mod tests {
     #[test]
     fn probe_and_rule() {
         assert_eq!(probe(&MemcachedAscii, &ctx_v4(1, 2, 3, 4)), b"stats\r\n");
-        let stats = b"STAT pid 1\r\nSTAT uptime 12\r\nSTAT time 1700000000\r\nSTAT version 1.6.21\r\n";
+        let stats =
+            b"STAT pid 1\r\nSTAT uptime 12\r\nSTAT time 1700000000\r\nSTAT version 1.6.21\r\n";
         assert_eq!(MemcachedAscii::rule(stats), Some("memcached_ascii"));
         assert_eq!(MemcachedAscii::rule(b"STAT uptime 12\r\n"), None);
         assert_eq!(MemcachedAscii::rule(b"ERROR\r\n"), None);

@@ -33,10 +33,21 @@ mod tests {
 
     #[test]
     fn probe_and_rule() {
-        assert_eq!(probe(&MemcachedBinary, &ctx_v4(1, 2, 3, 4)), hex("8010 00000000000000000000 00000000000000000000 0000"));
+        assert_eq!(
+            probe(&MemcachedBinary, &ctx_v4(1, 2, 3, 4)),
+            hex("8010 00000000000000000000 00000000000000000000 0000")
+        );
         // A STAT response: magic 0x81, opcode 0x10, key length 3 ("pid").
-        assert_eq!(MemcachedBinary::rule(&hex("81100003000000000000000700000000000000000000000070696431323334")), Some("memcached_binary"));
-        assert_eq!(MemcachedBinary::rule(b"ERROR\r\n"), Some("memcached_binary"));
+        assert_eq!(
+            MemcachedBinary::rule(&hex(
+                "81100003000000000000000700000000000000000000000070696431323334"
+            )),
+            Some("memcached_binary")
+        );
+        assert_eq!(
+            MemcachedBinary::rule(b"ERROR\r\n"),
+            Some("memcached_binary")
+        );
         assert_eq!(MemcachedBinary::rule(b"ERROR\n"), None);
         assert_eq!(MemcachedBinary::rule(&[0x80]), None);
         assert_eq!(MemcachedBinary::rule(&[]), None);

@@ -58,7 +58,9 @@ pub mod wait;
 pub mod x11;
 
 pub use matcher::{Matcher, MatcherOptions, ECHO_LABEL, UNKNOWN_LABEL};
-pub use options::{Ipv6HostForm, ProbeOptions, ProbeOptionsError, CHROME_USER_AGENT, ZGRAB_USER_AGENT};
+pub use options::{
+    Ipv6HostForm, ProbeOptions, ProbeOptionsError, CHROME_USER_AGENT, ZGRAB_USER_AGENT,
+};
 pub use registry::{HandshakeList, HandshakeListError};
 
 /// What a probe may depend on: the target, and a per-connection seed chosen by the flow engine.
@@ -124,13 +126,22 @@ pub(crate) mod test_util {
     use std::net::Ipv4Addr;
 
     pub fn ctx_v4(a: u8, b: u8, c: u8, d: u8) -> ProbeContext {
-        ProbeContext { dst: IpAddr::V4(Ipv4Addr::new(a, b, c, d)), dst_port: 80, seed: 0 }
+        ProbeContext {
+            dst: IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+            dst_port: 80,
+            seed: 0,
+        }
     }
 
     /// Build the probe and check that `probe_len` agrees with it.
     pub fn probe(h: &dyn Handshake, ctx: &ProbeContext) -> Vec<u8> {
         let bytes = probe_bytes(h, ctx);
-        assert_eq!(bytes.len(), h.probe_len(ctx), "probe_len disagrees with write_probe for {}", h.name());
+        assert_eq!(
+            bytes.len(),
+            h.probe_len(ctx),
+            "probe_len disagrees with write_probe for {}",
+            h.name()
+        );
         bytes
     }
 

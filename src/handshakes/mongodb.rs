@@ -42,12 +42,18 @@ mod tests {
         let bytes = probe(&Mongodb, &ctx_v4(1, 2, 3, 4));
         assert_eq!(bytes, expected);
         assert_eq!(bytes.len(), 58);
-        assert_eq!(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]), 58);
+        assert_eq!(
+            u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            58
+        );
     }
 
     #[test]
     fn rule_edges() {
-        assert_eq!(Mongodb::rule(b"\x10ismaster\x00\x01\x10maxBsonObjectSize\x00\x00\x00\x00\x01"), Some("mongodb"));
+        assert_eq!(
+            Mongodb::rule(b"\x10ismaster\x00\x01\x10maxBsonObjectSize\x00\x00\x00\x00\x01"),
+            Some("mongodb")
+        );
         assert_eq!(Mongodb::rule(b"It looks like you are trying to access MongoDB over HTTP on the native driver port."), Some("mongodb"));
         assert_eq!(Mongodb::rule(b"maxbsonobjectsize"), None);
     }

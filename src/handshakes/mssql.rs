@@ -11,7 +11,8 @@ pub struct Mssql;
 impl FixedProbe for Mssql {
     const NAME: &'static str = "mssql";
     const PROBE: &'static [u8] = &[
-        0x12, 0x01, 0x00, 0x2f, 0x00, 0x00, 0x02, 0x00, // TDS header: PRELOGIN, EOM, length 47, packet 2
+        0x12, 0x01, 0x00, 0x2f, 0x00, 0x00, 0x02,
+        0x00, // TDS header: PRELOGIN, EOM, length 47, packet 2
         0x00, 0x00, 0x1a, 0x00, 0x06, // VERSION at 0x1a, 6 bytes
         0x01, 0x00, 0x02, 0x00, 0x01, // ENCRYPTION at 0x02 (sic), 1 byte
         0x02, 0x00, 0x21, 0x00, 0x01, // INSTOPT at 0x21, 1 byte
@@ -42,8 +43,15 @@ mod tests {
         );
         assert_eq!(Mssql::PROBE, expected);
         assert_eq!(Mssql::PROBE.len(), 47);
-        assert_eq!(Mssql::rule(&hex("0401002500000100 000015000601")), Some("mssql"));
-        assert_eq!(Mssql::rule(&hex("040100250000")), Some("mssql"), "exactly 6 bytes");
+        assert_eq!(
+            Mssql::rule(&hex("0401002500000100 000015000601")),
+            Some("mssql")
+        );
+        assert_eq!(
+            Mssql::rule(&hex("040100250000")),
+            Some("mssql"),
+            "exactly 6 bytes"
+        );
         assert_eq!(Mssql::rule(&hex("0401002500")), None, "5 bytes");
         assert_eq!(Mssql::rule(&hex("040000250000")), None);
     }

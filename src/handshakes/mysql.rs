@@ -55,7 +55,8 @@ pub(crate) mod tests {
         assert_eq!(Mysql::rule(&v9), None, "protocol 10 only");
         // "Host is not allowed to connect" error packet: byte[4] is 0xff.
         let mut refused = vec![0x45, 0, 0, 0, 0xff, 0x6a, 0x04];
-        refused.extend_from_slice(b"Host '198.18.0.1' is not allowed to connect to this MySQL server");
+        refused
+            .extend_from_slice(b"Host '198.18.0.1' is not allowed to connect to this MySQL server");
         assert_eq!(Mysql::rule(&refused), None);
     }
 }

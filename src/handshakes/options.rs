@@ -66,21 +66,34 @@ impl Default for ProbeOptions {
 impl ProbeOptions {
     /// The reference's defaults: Chrome User-Agent, bracketed IPv6 hosts.
     pub const fn reference() -> ProbeOptions {
-        ProbeOptions { user_agent: Cow::Borrowed(CHROME_USER_AGENT), ipv6_host: Ipv6HostForm::Bracketed }
+        ProbeOptions {
+            user_agent: Cow::Borrowed(CHROME_USER_AGENT),
+            ipv6_host: Ipv6HostForm::Bracketed,
+        }
     }
 
     /// The paper-era probe: `Mozilla/5.0 zgrab/0.x` and the original's exploded IPv6 host.
     pub const fn paper() -> ProbeOptions {
-        ProbeOptions { user_agent: Cow::Borrowed(ZGRAB_USER_AGENT), ipv6_host: Ipv6HostForm::ExplodedBare }
+        ProbeOptions {
+            user_agent: Cow::Borrowed(ZGRAB_USER_AGENT),
+            ipv6_host: Ipv6HostForm::ExplodedBare,
+        }
     }
 
     /// Replace the User-Agent; printable ASCII (0x20..=0x7e) only, so it cannot end the header line.
-    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Result<ProbeOptions, ProbeOptionsError> {
+    pub fn with_user_agent(
+        mut self,
+        user_agent: impl Into<String>,
+    ) -> Result<ProbeOptions, ProbeOptionsError> {
         let user_agent = user_agent.into();
         if user_agent.is_empty() {
             return Err(ProbeOptionsError::EmptyUserAgent);
         }
-        if let Some((offset, &byte)) = user_agent.as_bytes().iter().enumerate().find(|(_, b)| !(0x20..=0x7e).contains(*b))
+        if let Some((offset, &byte)) = user_agent
+            .as_bytes()
+            .iter()
+            .enumerate()
+            .find(|(_, b)| !(0x20..=0x7e).contains(*b))
         {
             return Err(ProbeOptionsError::BadUserAgentByte { byte, offset });
         }
@@ -104,7 +117,9 @@ impl ProbeOptions {
     /// Make these the options of the registered HTTP/IPP handshakes for the rest of the process. Call once,
     /// before the first probe is built.
     pub fn install(self) -> Result<(), ProbeOptionsError> {
-        INSTALLED.set(self).map_err(|_| ProbeOptionsError::AlreadyInstalled)
+        INSTALLED
+            .set(self)
+            .map_err(|_| ProbeOptionsError::AlreadyInstalled)
     }
 
     /// The installed options, or the reference's defaults when none were installed.
@@ -122,18 +137,32 @@ mod tests {
         assert_eq!(ProbeOptions::reference().user_agent(), CHROME_USER_AGENT);
         assert_eq!(CHROME_USER_AGENT.len(), 110);
         assert!(ProbeOptions::default().with_user_agent("lzr/0.1").is_ok());
-        assert_eq!(ProbeOptions::default().with_user_agent(""), Err(ProbeOptionsError::EmptyUserAgent));
+        assert_eq!(
+            ProbeOptions::default().with_user_agent(""),
+            Err(ProbeOptionsError::EmptyUserAgent)
+        );
         assert_eq!(
             ProbeOptions::default().with_user_agent("a\r\nX-Injected: 1"),
-            Err(ProbeOptionsError::BadUserAgentByte { byte: b'\r', offset: 1 })
+            Err(ProbeOptionsError::BadUserAgentByte {
+                byte: b'\r',
+                offset: 1
+            })
         );
-        assert!(ProbeOptions::default().with_user_agent("caf\u{e9}").is_err());
+        assert!(ProbeOptions::default()
+            .with_user_agent("caf\u{e9}")
+            .is_err());
     }
 
     #[test]
     fn host_form_names() {
-        assert_eq!(Ipv6HostForm::from_name("bracketed"), Some(Ipv6HostForm::Bracketed));
-        assert_eq!(Ipv6HostForm::from_name("exploded"), Some(Ipv6HostForm::ExplodedBare));
+        assert_eq!(
+            Ipv6HostForm::from_name("bracketed"),
+            Some(Ipv6HostForm::Bracketed)
+        );
+        assert_eq!(
+            Ipv6HostForm::from_name("exploded"),
+            Some(Ipv6HostForm::ExplodedBare)
+        );
         assert_eq!(Ipv6HostForm::from_name("x"), None);
     }
 }

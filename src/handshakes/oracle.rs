@@ -54,13 +54,20 @@ mod tests {
 
     #[test]
     fn probe_and_rule() {
-        let mut expected = hex("006d0000 01 00 0000 0138 012c 0c41 2000 ffff 7f08 0000 0100 0033 003a 00000800 4141");
+        let mut expected = hex(
+            "006d0000 01 00 0000 0138 012c 0c41 2000 ffff 7f08 0000 0100 0033 003a 00000800 4141",
+        );
         expected.extend_from_slice(&[0; 24]);
         expected.extend_from_slice(b"(DESCRIPTION=(CONNECT_DATA=(CID=(PROGRAM=lzrORA))))");
         assert_eq!(Oracle::PROBE, expected);
         assert_eq!(Oracle::PROBE.len(), 109);
         let refuse = b"\x00\x59\x00\x00\x04\x00\x00\x00\x22\x00\x00\x4d(DESCRIPTION=(TMP=)(VSNNUM=318767104)(ERR=12504)(ERROR_STACK=(ERROR=(CODE=12504)(EMFI=4))))";
         assert_eq!(Oracle::rule(refuse), Some("oracle"));
-        assert_eq!(Oracle::rule(b"(DESCRIPTION=(ERR=1153)(VSNNUM=0)(ERROR_STACK=(ERROR=(CODE=1153)(EMFI=1))))"), None);
+        assert_eq!(
+            Oracle::rule(
+                b"(DESCRIPTION=(ERR=1153)(VSNNUM=0)(ERROR_STACK=(ERROR=(CODE=1153)(EMFI=1))))"
+            ),
+            None
+        );
     }
 }

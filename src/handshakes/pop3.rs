@@ -18,7 +18,9 @@ impl FixedProbe for Pop3 {
         if !is_ascii_text(data) || starts_with_any(data, &IMAP_PREFIXES) {
             return None;
         }
-        let pop3 = starts_with_any(data, &POP3_PREFIXES) || contains_lower(data, b"pop3") || contains(data, b"+OK");
+        let pop3 = starts_with_any(data, &POP3_PREFIXES)
+            || contains_lower(data, b"pop3")
+            || contains(data, b"+OK");
         pop3.then_some("pop3")
     }
 }
@@ -31,7 +33,11 @@ mod tests {
     fn rule_edges() {
         assert_eq!(Pop3::rule(b"+OK Dovecot ready.\r\n"), Some("pop3"));
         assert_eq!(Pop3::rule(b"-ERR [SYS/TEMP] busy\r\n"), Some("pop3"));
-        assert_eq!(Pop3::rule(b"* OK IMAP4 and POP3 ready\r\n"), None, "IMAP prefix wins over the keyword");
+        assert_eq!(
+            Pop3::rule(b"* OK IMAP4 and POP3 ready\r\n"),
+            None,
+            "IMAP prefix wins over the keyword"
+        );
         assert_eq!(Pop3::rule(b"* BYE\r\n"), None);
         assert_eq!(Pop3::rule(b"* PREAUTH pop3"), None);
         assert_eq!(Pop3::rule(b"Welcome +OK"), Some("pop3"));

@@ -22,7 +22,15 @@ mod tests {
 
     #[test]
     fn probe_and_rule() {
-        assert_eq!(u32::from_be_bytes([Postgres::PROBE[4], Postgres::PROBE[5], Postgres::PROBE[6], Postgres::PROBE[7]]), 80877103);
+        assert_eq!(
+            u32::from_be_bytes([
+                Postgres::PROBE[4],
+                Postgres::PROBE[5],
+                Postgres::PROBE[6],
+                Postgres::PROBE[7]
+            ]),
+            80877103
+        );
         assert_eq!(Postgres::rule(b"N"), Some("postgres"));
         assert_eq!(Postgres::rule(b"S"), Some("postgres"));
         assert_eq!(Postgres::rule(b"E"), Some("postgres"));

@@ -9,8 +9,8 @@ use super::FixedProbe;
 
 const PROBE: [u8; 156] = {
     const HEAD: [u8; 28] = [
-        0x00, 0x9c, 0x00, 0x01, 0x1a, 0x2b, 0x3c, 0x4d, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x01, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0x00, 0x01,
+        0x00, 0x9c, 0x00, 0x01, 0x1a, 0x2b, 0x3c, 0x4d, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0x00, 0x01,
     ];
     let mut p = [0u8; 156];
     let mut i = 0;
@@ -40,12 +40,16 @@ mod tests {
 
     #[test]
     fn probe_and_rule() {
-        let mut expected = hex("009c 0001 1a2b3c4d 0001 0000 0100 0000 00000001 00000001 ffff 0001");
+        let mut expected =
+            hex("009c 0001 1a2b3c4d 0001 0000 0100 0000 00000001 00000001 ffff 0001");
         expected.resize(156, 0);
         assert_eq!(Pptp::PROBE, expected);
         assert_eq!(u16::from_be_bytes([Pptp::PROBE[0], Pptp::PROBE[1]]), 156);
         // Start-Control-Connection-Reply header.
-        assert_eq!(Pptp::rule(&hex("009c00011a2b3c4d00020000010001000000000300000003")), Some("pptp"));
+        assert_eq!(
+            Pptp::rule(&hex("009c00011a2b3c4d00020000010001000000000300000003")),
+            Some("pptp")
+        );
         assert_eq!(Pptp::rule(&hex("1a2b3c")), None);
     }
 }

@@ -37,6 +37,10 @@ mod tests {
         assert_eq!(Rdp::rule(&windows), Some("rdp"));
         assert_eq!(Rdp::rule(&windows[..10]), None, "10 bytes are too short");
         assert_eq!(Rdp::rule(&windows[..11]), Some("rdp"));
-        assert_eq!(Rdp::rule(&hex("030000130ed0feca0000000201080001000000")), None, "other src-ref");
+        assert_eq!(
+            Rdp::rule(&hex("030000130ed0feca0000000201080001000000")),
+            None,
+            "other src-ref"
+        );
     }
 }

@@ -32,10 +32,15 @@ mod tests {
         assert_eq!(Redis::rule(b"+PONG\r\n"), Some("redis"), "7 bytes");
         assert_eq!(Redis::rule(b"+PONG\n"), None, "6 bytes");
         assert_eq!(Redis::rule(b"+PONG\r\n\r"), None, "8 bytes");
-        assert_eq!(Redis::rule(b"-ERR unknown command 'GET', with args beginning with: '/' \r\n"), Some("redis"));
+        assert_eq!(
+            Redis::rule(b"-ERR unknown command 'GET', with args beginning with: '/' \r\n"),
+            Some("redis")
+        );
         assert_eq!(Redis::rule(b"-NOAUTH Authentication required.\r\n"), None);
         assert_eq!(
-            Redis::rule(b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n"),
+            Redis::rule(
+                b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n"
+            ),
             Some("redis")
         );
     }

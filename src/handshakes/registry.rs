@@ -8,9 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{
-    amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes, memcached_ascii, memcached_binary, modbus,
-    mongodb, mqtt, mssql, mysql, newlines, newlines50, oracle, pop3, postgres, pptp, rdp, redis, rtsp, siemens, smb,
-    smtp, ssh, telnet, tls, vnc, wait, x11, Handshake,
+    amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes, memcached_ascii,
+    memcached_binary, modbus, mongodb, mqtt, mssql, mysql, newlines, newlines50, oracle, pop3,
+    postgres, pptp, rdp, redis, rtsp, siemens, smb, smtp, ssh, telnet, tls, vnc, wait, x11,
+    Handshake,
 };
 
 static AMQP: amqp::Amqp = amqp::Amqp;
@@ -100,7 +101,9 @@ pub fn all() -> &'static [&'static dyn Handshake] {
 
 /// The handshake called `name` and its index in [`all`].
 pub fn by_name(name: &str) -> Option<(usize, &'static dyn Handshake)> {
-    ALL.binary_search_by(|h| h.name().cmp(name)).ok().map(|i| (i, ALL[i]))
+    ALL.binary_search_by(|h| h.name().cmp(name))
+        .ok()
+        .map(|i| (i, ALL[i]))
 }
 
 /// Every registered name, sorted (for help texts and error messages).
@@ -149,7 +152,9 @@ impl HandshakeList {
             if name.is_empty() {
                 return Err(HandshakeListError::EmptyName { position });
             }
-            let (index, _) = by_name(name).ok_or_else(|| HandshakeListError::Unknown { name: name.to_owned() })?;
+            let (index, _) = by_name(name).ok_or_else(|| HandshakeListError::Unknown {
+                name: name.to_owned(),
+            })?;
             entries.push(index);
         }
         if entries.is_empty() {
@@ -189,7 +194,9 @@ impl HandshakeList {
 impl Default for HandshakeList {
     /// The original's default: `http`.
     fn default() -> Self {
-        HandshakeList { entries: vec![by_name("http").map_or(0, |(i, _)| i)] }
+        HandshakeList {
+            entries: vec![by_name("http").map_or(0, |(i, _)| i)],
+        }
     }
 }
 
@@ -225,9 +232,41 @@ mod tests {
     use super::*;
 
     const EXPECTED: [&str; COUNT] = [
-        "amqp", "bgp", "dnp3", "dns", "fox", "ftp", "http", "imap", "ipmi", "ipp", "kubernetes", "memcached_ascii",
-        "memcached_binary", "modbus", "mongodb", "mqtt", "mssql", "mysql", "newlines", "newlines50", "oracle", "pop3",
-        "postgres", "pptp", "rdp", "redis", "rtsp", "siemens", "smb", "smtp", "ssh", "telnet", "tls", "vnc", "wait",
+        "amqp",
+        "bgp",
+        "dnp3",
+        "dns",
+        "fox",
+        "ftp",
+        "http",
+        "imap",
+        "ipmi",
+        "ipp",
+        "kubernetes",
+        "memcached_ascii",
+        "memcached_binary",
+        "modbus",
+        "mongodb",
+        "mqtt",
+        "mssql",
+        "mysql",
+        "newlines",
+        "newlines50",
+        "oracle",
+        "pop3",
+        "postgres",
+        "pptp",
+        "rdp",
+        "redis",
+        "rtsp",
+        "siemens",
+        "smb",
+        "smtp",
+        "ssh",
+        "telnet",
+        "tls",
+        "vnc",
+        "wait",
         "x11",
     ];
 
@@ -258,9 +297,22 @@ mod tests {
         assert_eq!(list.get(1).map(|h| h.name()), Some("http"));
         assert_eq!(list.registry_index(2), Some(32));
         assert_eq!(list.len(), 3);
-        assert_eq!(HandshakeList::parse(" http , tls ").expect("trimmed").to_string(), "http,tls");
-        assert_eq!(HandshakeList::parse("http,http").expect("duplicates kept").len(), 2);
-        assert_eq!("tls".parse::<HandshakeList>().expect("FromStr").to_string(), "tls");
+        assert_eq!(
+            HandshakeList::parse(" http , tls ")
+                .expect("trimmed")
+                .to_string(),
+            "http,tls"
+        );
+        assert_eq!(
+            HandshakeList::parse("http,http")
+                .expect("duplicates kept")
+                .len(),
+            2
+        );
+        assert_eq!(
+            "tls".parse::<HandshakeList>().expect("FromStr").to_string(),
+            "tls"
+        );
         assert_eq!(HandshakeList::default().to_string(), "http");
     }
 
@@ -268,11 +320,20 @@ mod tests {
     fn list_errors() {
         assert_eq!(HandshakeList::parse(""), Err(HandshakeListError::Empty));
         assert_eq!(HandshakeList::parse("  "), Err(HandshakeListError::Empty));
-        assert_eq!(HandshakeList::parse("http,,tls"), Err(HandshakeListError::EmptyName { position: 1 }));
+        assert_eq!(
+            HandshakeList::parse("http,,tls"),
+            Err(HandshakeListError::EmptyName { position: 1 })
+        );
         let err = HandshakeList::parse("http,ssl").expect_err("ssl is a label");
         assert_eq!(err, HandshakeListError::Unknown { name: "ssl".into() });
         let message = err.to_string();
-        assert!(message.starts_with("unknown handshake `ssl` (known: amqp, bgp,"), "{message}");
-        assert_eq!(HandshakeList::from_names(Vec::<String>::new()), Err(HandshakeListError::Empty));
+        assert!(
+            message.starts_with("unknown handshake `ssl` (known: amqp, bgp,"),
+            "{message}"
+        );
+        assert_eq!(
+            HandshakeList::from_names(Vec::<String>::new()),
+            Err(HandshakeListError::Empty)
+        );
     }
 }

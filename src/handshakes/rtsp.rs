@@ -25,7 +25,10 @@ mod tests {
     #[test]
     fn probe_and_rule() {
         assert_eq!(probe(&Rtsp, &ctx_v4(1, 2, 3, 4)).len(), 22);
-        assert_eq!(Rtsp::rule(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n"), Some("rtsp"));
+        assert_eq!(
+            Rtsp::rule(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n"),
+            Some("rtsp")
+        );
         assert_eq!(Rtsp::rule(b"rtsp/1.0"), None);
     }
 }

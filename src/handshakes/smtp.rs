@@ -18,7 +18,9 @@ impl FixedProbe for Smtp {
         if contains_lower(data, b"smtp") || contains_lower(data, b"ehlo") {
             return Some("smtp");
         }
-        let smtp = data.len() >= 4 && starts_with_any(data, &GREETING_CODES) && !contains_lower(data, b"ftp");
+        let smtp = data.len() >= 4
+            && starts_with_any(data, &GREETING_CODES)
+            && !contains_lower(data, b"ftp");
         smtp.then_some("smtp")
     }
 }
@@ -35,8 +37,15 @@ mod tests {
 
     #[test]
     fn rule_edges() {
-        assert_eq!(Smtp::rule(b"220 mx.example.com ESMTP Postfix (Debian/GNU)\r\n"), Some("smtp"));
-        assert_eq!(Smtp::rule(b"220 mx.example.com ESMTP Exim 4.97 \xc2\xa9\r\n"), Some("smtp"), "no ascii guard");
+        assert_eq!(
+            Smtp::rule(b"220 mx.example.com ESMTP Postfix (Debian/GNU)\r\n"),
+            Some("smtp")
+        );
+        assert_eq!(
+            Smtp::rule(b"220 mx.example.com ESMTP Exim 4.97 \xc2\xa9\r\n"),
+            Some("smtp"),
+            "no ascii guard"
+        );
         assert_eq!(Smtp::rule(b"501 Syntax: EHLO hostname\r\n"), Some("smtp"));
         assert_eq!(Smtp::rule(b"220 "), Some("smtp"), "bare banner, 4 bytes");
         assert_eq!(Smtp::rule(b"220"), None);

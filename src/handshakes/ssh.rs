@@ -33,11 +33,18 @@ mod tests {
 
     #[test]
     fn rule_edges() {
-        assert_eq!(Ssh::rule(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n"), Some("ssh"));
+        assert_eq!(
+            Ssh::rule(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n"),
+            Some("ssh")
+        );
         assert_eq!(Ssh::rule(b"SSH-2.0-dropbear_2022.83\r\n"), Some("ssh"));
         assert_eq!(Ssh::rule(b"ssh"), Some("ssh"));
         assert_eq!(Ssh::rule(b"HTTP/1.1 501 Not Implemented\r\n\r\nssh"), None);
-        assert_eq!(Ssh::rule(b"HTTP/1.1 400 BAD REQUEST\r\n\r\nssh"), None, "`bad` is lower-cased too");
+        assert_eq!(
+            Ssh::rule(b"HTTP/1.1 400 BAD REQUEST\r\n\r\nssh"),
+            None,
+            "`bad` is lower-cased too"
+        );
         assert_eq!(Ssh::rule(b"SSH-2.0-\xc3\xa9"), None, "ascii guard");
     }
 }

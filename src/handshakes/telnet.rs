@@ -28,13 +28,36 @@ mod tests {
 
     #[test]
     fn rule_edges() {
-        assert_eq!(Telnet::rule(&[0xff, 0xfd, 0x18]), Some("telnet"), "IAC DO TERMINAL-TYPE");
-        assert_eq!(Telnet::rule(&[0xff, 0xfb]), Some("telnet"), "exactly 2 bytes");
-        assert_eq!(Telnet::rule(&[0x00, 0xfc]), Some("telnet"), "only the second byte counts");
-        assert_eq!(Telnet::rule(&[0xff, 0xfa, 0x18]), None, "SB is not in the set");
+        assert_eq!(
+            Telnet::rule(&[0xff, 0xfd, 0x18]),
+            Some("telnet"),
+            "IAC DO TERMINAL-TYPE"
+        );
+        assert_eq!(
+            Telnet::rule(&[0xff, 0xfb]),
+            Some("telnet"),
+            "exactly 2 bytes"
+        );
+        assert_eq!(
+            Telnet::rule(&[0x00, 0xfc]),
+            Some("telnet"),
+            "only the second byte counts"
+        );
+        assert_eq!(
+            Telnet::rule(&[0xff, 0xfa, 0x18]),
+            None,
+            "SB is not in the set"
+        );
         assert_eq!(Telnet::rule(&[0xff]), None, "1 byte is too short");
-        assert_eq!(Telnet::rule(b"Welcome to the TELNET server"), Some("telnet"));
+        assert_eq!(
+            Telnet::rule(b"Welcome to the TELNET server"),
+            Some("telnet")
+        );
         assert_eq!(Telnet::rule(b"x"), None);
-        assert_eq!(Telnet::rule(b"\x80\xfdbinary"), Some("telnet"), "no ascii guard");
+        assert_eq!(
+            Telnet::rule(b"\x80\xfdbinary"),
+            Some("telnet"),
+            "no ascii guard"
+        );
     }
 }

@@ -46,7 +46,12 @@ pub fn starts_with_any(data: &[u8], prefixes: &[&[u8]]) -> bool {
 /// `strings.Contains(ToLower(hay), needle)` with the original's rune-wise `ToLower`. `needle` must be
 /// non-empty lower-case ASCII.
 pub fn contains_lower(hay: &[u8], needle: &[u8]) -> bool {
-    debug_assert!(!needle.is_empty() && needle.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()));
+    debug_assert!(
+        !needle.is_empty()
+            && needle
+                .iter()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    );
     let Some((&last, head)) = needle.split_last() else {
         return true;
     };
@@ -109,7 +114,11 @@ mod tests {
         let mut i = 0;
         while i < s.len() {
             let (rune, width) = decode_go(&s[i..]);
-            let lowered = if ('A'..='Z').contains(&rune) { (rune as u32 + 32) as u8 } else { rune as u32 as u8 };
+            let lowered = if rune.is_ascii_uppercase() {
+                (rune as u32 + 32) as u8
+            } else {
+                rune as u32 as u8
+            };
             out[i] = lowered;
             i += width;
         }
@@ -152,7 +161,9 @@ mod tests {
         let alphabet: &[u8] = b"ftpsmhelonTFPSMHELON3 \xc5\xb4\xb0\xe1\x85\xb4\xff";
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..20_000 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let len = (state >> 60) as usize + 1;
             let mut hay = Vec::with_capacity(len);
             let mut s = state;

@@ -23,20 +23,24 @@ pub const RANDOM_OFFSET: usize = 11;
 
 /// Record header (handshake, TLS 1.0 record version, length 0x75), handshake header (ClientHello, 0x71),
 /// client_version TLS 1.2.
-const BEFORE_RANDOM: [u8; RANDOM_OFFSET] = [0x16, 0x03, 0x01, 0x00, 0x75, 0x01, 0x00, 0x00, 0x71, 0x03, 0x03];
+const BEFORE_RANDOM: [u8; RANDOM_OFFSET] = [
+    0x16, 0x03, 0x01, 0x00, 0x75, 0x01, 0x00, 0x00, 0x71, 0x03, 0x03,
+];
 
 /// Session id (empty), 13 cipher suites, null compression, and the five extensions of the reference.
 const AFTER_RANDOM: [u8; 79] = [
     0x00, // session id length
     0x00, 0x1a, // cipher suites length
-    0xc0, 0x2f, 0xc0, 0x2b, 0xc0, 0x11, 0xc0, 0x07, 0xc0, 0x13, 0xc0, 0x09, 0xc0, 0x14, 0xc0, 0x0a, 0x00, 0x05, 0x00, 0x2f,
-    0x00, 0x35, 0xc0, 0x12, 0x00, 0x0a, //
+    0xc0, 0x2f, 0xc0, 0x2b, 0xc0, 0x11, 0xc0, 0x07, 0xc0, 0x13, 0xc0, 0x09, 0xc0, 0x14, 0xc0, 0x0a,
+    0x00, 0x05, 0x00, 0x2f, 0x00, 0x35, 0xc0, 0x12, 0x00, 0x0a, //
     0x01, 0x00, // compression methods: null
     0x00, 0x2e, // extensions length
     0x00, 0x05, 0x00, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00, // status_request
-    0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19, // supported_groups
+    0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x17, 0x00, 0x18, 0x00,
+    0x19, // supported_groups
     0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, // ec_point_formats
-    0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x01, 0x04, 0x03, 0x02, 0x01, 0x02, 0x03, // signature_algorithms
+    0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x01, 0x04, 0x03, 0x02, 0x01, 0x02,
+    0x03, // signature_algorithms
     0xff, 0x01, 0x00, 0x01, 0x00, // renegotiation_info
 ];
 
@@ -118,11 +122,17 @@ mod tests {
         ctx.seed = 0xdead_beef;
         let mut bytes = probe(&Tls, &ctx);
         assert_eq!(bytes.len(), CLIENT_HELLO_LEN);
-        assert_eq!(&bytes[RANDOM_OFFSET..RANDOM_OFFSET + 32], &client_random(ctx.seed));
+        assert_eq!(
+            &bytes[RANDOM_OFFSET..RANDOM_OFFSET + 32],
+            &client_random(ctx.seed)
+        );
         bytes[RANDOM_OFFSET..RANDOM_OFFSET + 32].fill(0);
         assert_eq!(bytes, hex(REFERENCE_ZEROED));
         // The lengths inside the record agree with the bytes.
-        assert_eq!(usize::from(u16::from_be_bytes([bytes[3], bytes[4]])), CLIENT_HELLO_LEN - 5);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([bytes[3], bytes[4]])),
+            CLIENT_HELLO_LEN - 5
+        );
         assert_eq!(usize::from(bytes[8]), CLIENT_HELLO_LEN - 9);
     }
 
@@ -137,16 +147,31 @@ mod tests {
 
     #[test]
     fn rule_edges() {
-        assert_eq!(rule(&hex("160303005a020000")), Some("tls"), "ServerHello record");
-        assert_eq!(rule(&hex("150301000202 28")), Some("tls"), "alert, handshake_failure");
+        assert_eq!(
+            rule(&hex("160303005a020000")),
+            Some("tls"),
+            "ServerHello record"
+        );
+        assert_eq!(
+            rule(&hex("150301000202 28")),
+            Some("tls"),
+            "alert, handshake_failure"
+        );
         assert_eq!(rule(&hex("15030400")), Some("tls"));
-        assert_eq!(rule(&hex("160300")), Some("ssl"), "SSL 3.0 record, exactly 3 bytes");
+        assert_eq!(
+            rule(&hex("160300")),
+            Some("ssl"),
+            "SSL 3.0 record, exactly 3 bytes"
+        );
         assert_eq!(rule(&hex("1603")), None, "shorter than 3");
         assert_eq!(rule(&hex("130303")), None, "not a record type");
         assert_eq!(rule(&hex("180303")), None);
         assert_eq!(rule(&hex("160305")), None, "unknown version");
         assert_eq!(rule(&hex("160200")), None);
-        assert_eq!(rule(b"HTTP/1.1 400 Bad Request\r\n\r\nThe plain HTTP request was sent to HTTPS port"), Some("tls"));
+        assert_eq!(
+            rule(b"HTTP/1.1 400 Bad Request\r\n\r\nThe plain HTTP request was sent to HTTPS port"),
+            Some("tls")
+        );
         assert_eq!(rule(b"HTTPS"), Some("tls"));
     }
 }
