@@ -1,0 +1,67 @@
+//! Labels per second on one core over a mix of answers like the paper's (mostly HTTP and TLS, some banners,
+//! some binary noise). `cargo bench --no-default-features --bench fingerprint`; prints labels/s and ns/label.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use lzr::handshakes::{HandshakeList, Matcher};
+
+fn mix() -> Vec<(Vec<u8>, usize)> {
+    let nginx = b"HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 615\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nConnection: keep-alive\r\nETag: \"6592ff00-267\"\r\nAccept-Ranges: bytes\r\n\r\n<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n<style>\nhtml { color-scheme: light dark; }\nbody { width: 35em; margin: 0 auto;\nfont-family: Tahoma, Verdana, Arial, sans-serif; }\n</style>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server is successfully installed and\nworking. Further configuration is required.</p>\n".to_vec();
+    let redirect = b"HTTP/1.1 301 Moved Permanently\r\nServer: openresty\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 166\r\nConnection: keep-alive\r\nLocation: https://example.org/\r\n\r\n<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n".to_vec();
+    // A ServerHello + Certificate flight: ~1 KB of mostly binary data.
+    let mut tls = vec![
+        0x16, 0x03, 0x03, 0x03, 0xc0, 0x02, 0x00, 0x00, 0x4d, 0x03, 0x03,
+    ];
+    let mut x = 0x1234_5678u32;
+    while tls.len() < 970 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        tls.push(x as u8);
+    }
+    let alert = vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+    let ssh = b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10\r\n".to_vec();
+    let ftp = b"220 (vsFTPd 3.0.3)\r\n".to_vec();
+    let smtp = b"220 mail.example.org ESMTP Postfix (Ubuntu)\r\n".to_vec();
+    let noise: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(97) ^ 0x5a).collect();
+    vec![
+        (nginx, 30),
+        (redirect, 15),
+        (tls, 30),
+        (alert, 5),
+        (ssh, 8),
+        (ftp, 4),
+        (smtp, 4),
+        (noise, 4),
+    ]
+}
+
+fn main() {
+    let matcher = Matcher::new(&HandshakeList::parse("wait,http,tls").expect("valid list"));
+    let mut answers = Vec::new();
+    for (answer, weight) in mix() {
+        answers.extend((0..weight).map(|_| answer.clone()));
+    }
+    let bytes: usize = answers.iter().map(Vec::len).sum();
+    // Warm up, then time whole passes over the mix for about a second.
+    for a in &answers {
+        black_box(matcher.label(black_box(a)));
+    }
+    let start = Instant::now();
+    let mut labels = 0u64;
+    while start.elapsed().as_secs_f64() < 1.0 {
+        for a in &answers {
+            black_box(matcher.label(black_box(a)));
+        }
+        labels += answers.len() as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "fingerprint: {:.0} labels/s, {:.0} ns/label on one core (mix of {} answers, mean {} bytes)",
+        labels as f64 / secs,
+        secs * 1e9 / labels as f64,
+        answers.len(),
+        bytes / answers.len()
+    );
+}

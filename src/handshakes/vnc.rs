@@ -1,0 +1,29 @@
+//! `vnc`: server-first (empty probe). RFB servers open with `RFB 003.008\n`.
+//!
+//! Rule: contains `RFB` → `vnc`.
+
+use super::text::contains;
+use super::FixedProbe;
+
+#[derive(Debug, Default)]
+pub struct Vnc;
+
+impl FixedProbe for Vnc {
+    const NAME: &'static str = "vnc";
+    const PROBE: &'static [u8] = b"";
+
+    fn rule(data: &[u8]) -> Option<&'static str> {
+        contains(data, b"RFB").then_some("vnc")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_edges() {
+        assert_eq!(Vnc::rule(b"RFB 003.008\n"), Some("vnc"));
+        assert_eq!(Vnc::rule(b"rfb 003.008\n"), None);
+    }
+}
