@@ -158,14 +158,18 @@ mod tests {
         /// Random inserts and removes agree with a HashMap model (covers backward-shift deletion).
         #[test]
         fn behaves_like_a_map(ops in proptest::collection::vec((any::<bool>(), 0u32..40, 0u16..3), 1..400)) {
-            let mut t = FlowTable::new(64, [7, 8]);
+            let mut t = FlowTable::new(100, [7, 8]);
             let mut model = HashMap::new();
             for (n, (insert, a, p)) in ops.into_iter().enumerate() {
                 let k = key(a, p);
                 match (insert, t.find(&k)) {
                     (true, None) => {
-                        t.insert(V(k, n as u32)).unwrap();
-                        model.insert(k, n as u32);
+                        if model.len() == 100 {
+                            prop_assert_eq!(t.insert(V(k, n as u32)), Err(TableFull));
+                        } else {
+                            t.insert(V(k, n as u32)).unwrap();
+                            model.insert(k, n as u32);
+                        }
                     }
                     (false, Some(s)) => {
                         prop_assert_eq!(t.remove(s).map(|v| v.1), model.remove(&k));
