@@ -42,7 +42,7 @@ impl<V: Keyed> FlowTable<V> {
             mask: slots - 1,
             len: 0,
             capacity,
-            hasher: ahash::RandomState::with_seeds(seed[0], seed[1], seed[0].rotate_left(17) ^ 0x6c7a_72, seed[1].rotate_left(29)),
+            hasher: ahash::RandomState::with_seeds(seed[0], seed[1], seed[0].rotate_left(17) ^ 0x006c_7a72, seed[1].rotate_left(29)),
         }
     }
 
