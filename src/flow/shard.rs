@@ -405,7 +405,11 @@ impl FlowShard {
         let seed = self.cookies.probe_seed(st.remote, st.remote_port, st.local, st.local_port, st.handshake, st.isn);
         let len = probes.probe_len(st.handshake, st.remote, st.remote_port, seed);
         st.probe_len = u32::try_from(len).unwrap_or(u32::MAX);
-        let payload = if self.config.push_data_only { Payload::None } else { self.probe_payload(st) };
+        let payload = if self.config.push_data_only || st.probe_len == 0 {
+            Payload::None
+        } else {
+            Payload::Probe { handshake: st.handshake, seed }
+        };
         st.sent_len = if matches!(payload, Payload::None) { 0 } else { st.probe_len };
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::ACK, payload, out);
         self.arm(st, now.ms + self.config.retransmit_ms);
