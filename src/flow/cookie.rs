@@ -1,0 +1,319 @@
+//! Stateless SYN cookies: ISNs and source ports that carry a keyed hash (SipHash-1-3, per-run secret), so a
+//! SYN we open ourselves keeps no state and its answer can still be checked (ZMap's validation approach).
+//!
+//! Self-opened SYN (handshake 0):
+//! - source port = first + H(port | remote, remote port, local) mod range length;
+//! - ISN = `tick << 24 | H(isn | remote, remote port, local, source port, tick) & 0xff_ffff`, where `tick` is
+//!   an 8-bit clock of 1024 ms. An answer (SYN-ACK, or RST+ACK) is accepted when its `ack - 1` has a valid
+//!   MAC, its destination port is the derived source port, and its tick is at most
+//!   `ceil(answer_window / 1024 ms)` ticks old. The age limit is what lets a finished flow forget a host:
+//!   once its tombstone outlives [`Cookies::answer_horizon_ms`], a late SYN-ACK retransmission can no longer
+//!   open a second flow. Forging an answer means guessing 24 MAC bits and the 15-bit port at once.
+//!
+//! HyperACKtive probe `i` for a parent flow (remote, parent port):
+//! - probe remote port = first + H(haf-port | remote, parent port, local, draw) mod length, drawing until the
+//!   N ports are distinct and differ from the parent's port;
+//! - probe source port = first + H(haf-local | remote, probe port, local, parent port) mod length;
+//! - ISN = `(parent port ^ H(haf-mask | remote, probe port, local, source port)) << 16 | MAC16`.
+//!
+//!   The answer gives the parent port back (unmask the ISN's top half), which finds the parent flow without
+//!   any per-probe state; the source port, the MAC and "the answering port is probe `i` of that parent" are
+//!   then checked. The parent's decision window bounds the age, so no clock is needed here.
+
+use std::hash::Hasher;
+use std::net::IpAddr;
+
+use siphasher::sip::SipHasher13;
+
+use super::config::FlowConfig;
+
+const TICK_SHIFT: u32 = 10;
+const TICK_MS: u64 = 1 << TICK_SHIFT;
+
+#[repr(u8)]
+enum Tag {
+    OpenPort = 1,
+    OpenIsn,
+    HafRemotePort,
+    HafLocalPort,
+    HafMask,
+    HafMac,
+    LaterIsn,
+    ProbeSeed,
+}
+
+/// The keyed hashes of one run.
+#[derive(Clone, Debug)]
+pub struct Cookies {
+    k0: u64,
+    k1: u64,
+    first: u16,
+    len: u32,
+    window_ticks: u8,
+}
+
+/// A checked answer to a HyperACKtive probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HafAnswer {
+    pub parent_port: u16,
+    pub probe: u8,
+}
+
+fn clock_tick(now_ms: u64) -> u8 {
+    (now_ms >> TICK_SHIFT) as u8
+}
+
+fn put_addr(put: &mut impl FnMut(&[u8]), addr: IpAddr) {
+    match addr {
+        IpAddr::V4(a) => {
+            put(&[4]);
+            put(&a.octets());
+        }
+        IpAddr::V6(a) => {
+            put(&[6]);
+            put(&a.octets());
+        }
+    }
+}
+
+impl Cookies {
+    pub fn new(config: &FlowConfig) -> Cookies {
+        Cookies {
+            k0: config.secret[0],
+            k1: config.secret[1],
+            first: config.ephemeral_first,
+            len: config.ephemeral_len(),
+            window_ticks: config.answer_window_ms.div_ceil(TICK_MS).min(u64::from(u8::MAX / 2)) as u8,
+        }
+    }
+
+    /// Longest time after a SYN at which its answer can still pass [`Cookies::check_open`]. Tombstones linger
+    /// this long so no late answer can open a second flow for a finished target.
+    pub fn answer_horizon_ms(&self) -> u64 {
+        (u64::from(self.window_ticks) + 2) * TICK_MS
+    }
+
+    /// One SipHash-1-3 over a packed buffer (a single `write` is much cheaper than one per field).
+    fn hash(&self, tag: Tag, remote: IpAddr, remote_port: u16, local: IpAddr, extra: u64) -> u64 {
+        let mut buf = [0u8; 1 + 17 + 2 + 17 + 8];
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            buf[n..n + bytes.len()].copy_from_slice(bytes);
+            n += bytes.len();
+        };
+        put(&[tag as u8]);
+        put_addr(&mut put, remote);
+        put(&remote_port.to_le_bytes());
+        put_addr(&mut put, local);
+        put(&extra.to_le_bytes());
+        let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        h.write(&buf[..n]);
+        h.finish()
+    }
+
+    fn port_from(&self, hash: u64) -> u16 {
+        // len <= 65535 and first + (hash mod len) <= last, so this cannot overflow.
+        self.first + (hash % u64::from(self.len)) as u16
+    }
+
+    /// Source port of our self-opened SYN to (remote, remote_port).
+    pub fn open_port(&self, remote: IpAddr, remote_port: u16, local: IpAddr) -> u16 {
+        self.port_from(self.hash(Tag::OpenPort, remote, remote_port, local, 0))
+    }
+
+    fn open_mac(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, tick: u8) -> u32 {
+        let extra = u64::from(local_port) << 8 | u64::from(tick);
+        (self.hash(Tag::OpenIsn, remote, remote_port, local, extra) & 0xff_ffff) as u32
+    }
+
+    /// ISN of our self-opened SYN sent at `now_ms`.
+    pub fn open_isn(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, now_ms: u64) -> u32 {
+        let tick = clock_tick(now_ms);
+        u32::from(tick) << 24 | self.open_mac(remote, remote_port, local, local_port, tick)
+    }
+
+    /// Checks an answer (SYN-ACK or RST+ACK) to a self-opened SYN; gives our ISN back when it is genuine
+    /// and fresh.
+    pub fn check_open(
+        &self,
+        remote: IpAddr,
+        remote_port: u16,
+        local: IpAddr,
+        local_port: u16,
+        ack: u32,
+        now_ms: u64,
+    ) -> Option<u32> {
+        if local_port != self.open_port(remote, remote_port, local) {
+            return None;
+        }
+        let isn = ack.wrapping_sub(1);
+        let tick = (isn >> 24) as u8;
+        if clock_tick(now_ms).wrapping_sub(tick) > self.window_ticks {
+            return None;
+        }
+        (isn & 0xff_ffff == self.open_mac(remote, remote_port, local, local_port, tick)).then_some(isn)
+    }
+
+    /// Remote ports of the first `count` HyperACKtive probes for the parent (remote, parent_port): distinct,
+    /// and never the parent's own port (a redraw replaces any repeat).
+    pub fn haf_remote_ports(&self, remote: IpAddr, parent_port: u16, local: IpAddr, count: u8) -> [u16; 16] {
+        let mut ports = [0u16; 16];
+        let count = usize::from(count).min(ports.len());
+        let mut draw = 0u64;
+        let mut filled = 0;
+        while filled < count {
+            let port = self.port_from(self.hash(Tag::HafRemotePort, remote, parent_port, local, draw));
+            draw += 1;
+            // With a range of fewer than 17 ports the draws could never all differ; accept repeats then.
+            let exhausted = draw > 64 * 16;
+            if exhausted || (port != parent_port && !ports[..filled].contains(&port)) {
+                ports[filled] = port;
+                filled += 1;
+            }
+        }
+        ports
+    }
+
+    /// Our source port for a probe to `probe_port`.
+    pub fn haf_local_port(&self, remote: IpAddr, probe_port: u16, local: IpAddr, parent_port: u16) -> u16 {
+        self.port_from(self.hash(Tag::HafLocalPort, remote, probe_port, local, u64::from(parent_port)))
+    }
+
+    fn haf_mask(&self, remote: IpAddr, probe_port: u16, local: IpAddr, local_port: u16) -> u16 {
+        self.hash(Tag::HafMask, remote, probe_port, local, u64::from(local_port)) as u16
+    }
+
+    fn haf_mac(&self, remote: IpAddr, probe_port: u16, local: IpAddr, local_port: u16, parent_port: u16) -> u16 {
+        let extra = u64::from(local_port) << 16 | u64::from(parent_port);
+        self.hash(Tag::HafMac, remote, probe_port, local, extra) as u16
+    }
+
+    /// ISN of a probe SYN from `local_port` to `probe_port` on behalf of `parent_port`.
+    pub fn haf_isn(&self, remote: IpAddr, probe_port: u16, local: IpAddr, local_port: u16, parent_port: u16) -> u32 {
+        let hi = parent_port ^ self.haf_mask(remote, probe_port, local, local_port);
+        u32::from(hi) << 16 | u32::from(self.haf_mac(remote, probe_port, local, local_port, parent_port))
+    }
+
+    /// Checks an answer (SYN-ACK or RST+ACK) from `remote:probe_port` to `local:local_port` against the
+    /// probes of a parent that sends `probes` of them.
+    pub fn check_haf(
+        &self,
+        remote: IpAddr,
+        probe_port: u16,
+        local: IpAddr,
+        local_port: u16,
+        ack: u32,
+        probes: u8,
+    ) -> Option<HafAnswer> {
+        if probes == 0 {
+            return None;
+        }
+        let isn = ack.wrapping_sub(1);
+        let parent_port = (isn >> 16) as u16 ^ self.haf_mask(remote, probe_port, local, local_port);
+        if local_port != self.haf_local_port(remote, probe_port, local, parent_port)
+            || isn as u16 != self.haf_mac(remote, probe_port, local, local_port, parent_port)
+        {
+            return None;
+        }
+        let ports = self.haf_remote_ports(remote, parent_port, local, probes);
+        let probe = ports.iter().take(usize::from(probes)).position(|&p| p == probe_port)?;
+        Some(HafAnswer { parent_port, probe: probe as u8 })
+    }
+
+    /// ISN of the SYN for a later handshake of a flow that already has state (checked against that state, so
+    /// it only needs to be unpredictable).
+    pub fn later_isn(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, nonce: u64) -> u32 {
+        self.hash(Tag::LaterIsn, remote, remote_port, local, nonce ^ u64::from(local_port) << 48) as u32
+    }
+
+    /// Seed for the probe of one handshake attempt: the same attempt always rebuilds the same bytes.
+    pub fn probe_seed(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, handshake: u8, isn: u32) -> u64 {
+        let extra = u64::from(isn) << 32 | u64::from(local_port) << 8 | u64::from(handshake);
+        self.hash(Tag::ProbeSeed, remote, remote_port, local, extra)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn cookies(secret: [u64; 2]) -> Cookies {
+        Cookies::new(&FlowConfig { secret, ..FlowConfig::default() })
+    }
+
+    fn addr() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        ]
+    }
+
+    #[test]
+    fn ports_stay_in_the_range() {
+        let c = Cookies::new(&FlowConfig { ephemeral_first: 40000, ephemeral_last: 40003, ..FlowConfig::default() });
+        for p in 0..2000u16 {
+            let port = c.open_port(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), p, IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)));
+            assert!((40000..=40003).contains(&port));
+        }
+    }
+
+    #[test]
+    fn answers_expire_after_the_window() {
+        let c = cookies([1, 2]);
+        let (r, l) = (IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)));
+        let lp = c.open_port(r, 80, l);
+        let sent = 5_000_000u64;
+        let isn = c.open_isn(r, 80, l, lp, sent);
+        assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), sent + 10_000), Some(isn));
+        assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), sent + c.answer_horizon_ms()), None);
+        // The tick wraps every 262 s; within the window across the wrap still works.
+        let near_wrap = 255 * 1024 + 1000;
+        let isn = c.open_isn(r, 80, l, lp, near_wrap);
+        assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), near_wrap + 3000), Some(isn));
+    }
+
+    proptest! {
+        #[test]
+        fn genuine_open_answers_pass(secret in any::<[u64; 2]>(), r in addr(), l in addr(), rp in any::<u16>(),
+                                      now in 0u64..1 << 40, delay in 0u64..10_000) {
+            let c = cookies(secret);
+            let lp = c.open_port(r, rp, l);
+            let isn = c.open_isn(r, rp, l, lp, now);
+            prop_assert_eq!(c.check_open(r, rp, l, lp, isn.wrapping_add(1), now + delay), Some(isn));
+        }
+
+        #[test]
+        fn altered_open_answers_fail(secret in any::<[u64; 2]>(), r in addr(), l in addr(), rp in any::<u16>(),
+                                     now in 0u64..1 << 40, flip in 0u32..24, other_port in any::<u16>()) {
+            let c = cookies(secret);
+            let lp = c.open_port(r, rp, l);
+            let isn = c.open_isn(r, rp, l, lp, now);
+            // A wrong MAC bit, a wrong destination port, or the wrong remote port are all refused.
+            prop_assert_eq!(c.check_open(r, rp, l, lp, (isn ^ (1 << flip)).wrapping_add(1), now), None);
+            if other_port != lp {
+                prop_assert_eq!(c.check_open(r, rp, l, other_port, isn.wrapping_add(1), now), None);
+            }
+            let other_secret = [secret[0] ^ 1, secret[1]];
+            prop_assert_eq!(cookies(other_secret).check_open(r, rp, l, lp, isn.wrapping_add(1), now), None);
+        }
+
+        #[test]
+        fn haf_answers_find_their_parent(secret in any::<[u64; 2]>(), r in addr(), l in addr(),
+                                         parent in any::<u16>(), n in 1u8..=16) {
+            let c = cookies(secret);
+            let ports = c.haf_remote_ports(r, parent, l, n);
+            for i in 0..n {
+                let pp = ports[usize::from(i)];
+                prop_assert!(pp != parent && !ports[..usize::from(i)].contains(&pp));
+                let lp = c.haf_local_port(r, pp, l, parent);
+                let isn = c.haf_isn(r, pp, l, lp, parent);
+                let got = c.check_haf(r, pp, l, lp, isn.wrapping_add(1), n).expect("genuine probe answer");
+                prop_assert_eq!(got, HafAnswer { parent_port: parent, probe: i });
+                prop_assert_eq!(c.check_haf(r, pp, l, lp, isn.wrapping_add(2), n), None);
+                prop_assert_eq!(c.check_haf(r, pp, l, lp.wrapping_add(1), isn.wrapping_add(1), n), None);
+            }
+        }
+    }
+}
