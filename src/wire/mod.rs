@@ -17,6 +17,8 @@ pub mod checksum;
 mod error;
 pub mod ethernet;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ipv4;
 pub mod ipv6;
 pub mod ndp;
