@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn skips_stacked_vlan_tags() {
-        let mut f = vec![0u8; 14 + 8 + 4];
+        let mut f = [0u8; 14 + 8 + 4];
         f[12..14].copy_from_slice(&ethertype::QINQ.to_be_bytes());
         f[14..16].copy_from_slice(&0x2064u16.to_be_bytes()); // PCP 1, VID 0x064
         f[16..18].copy_from_slice(&ethertype::VLAN.to_be_bytes());
