@@ -49,8 +49,9 @@ pub struct TcpFrame<'a> {
     pub options: TcpOptions,
     /// The segment's data (bounded by the IP length, so Ethernet padding is excluded).
     pub payload: &'a [u8],
-    /// The whole TCP segment, header included (what the checksum covers).
-    segment: &'a [u8],
+    /// The whole TCP segment, header included (what the checksum covers); `payload` is its tail. Public so that
+    /// tests elsewhere can script segments, but frames normally come from [`parse_frame`].
+    pub segment: &'a [u8],
 }
 
 impl<'a> TcpFrame<'a> {
@@ -62,10 +63,6 @@ impl<'a> TcpFrame<'a> {
             (IpAddr::V6(s), IpAddr::V6(d)) => seg.verify_checksum_v6(&s, &d),
             _ => false,
         }
-    }
-    /// The TCP segment bytes, header and payload.
-    pub fn segment(&self) -> &'a [u8] {
-        self.segment
     }
     pub fn is_ipv6(&self) -> bool {
         self.src_ip.is_ipv6()

@@ -13,7 +13,7 @@ pub fn exercise(data: &[u8]) -> u64 {
     match parse_frame(data) {
         Ok(Frame::Tcp(t)) => {
             acc += u64::from(t.checksum_valid()) + t.payload.len() as u64 + u64::from(t.seq) + u64::from(t.flags.bits());
-            acc += u64::from(t.options.mss.unwrap_or(0)) + t.segment().len() as u64;
+            acc += u64::from(t.options.mss.unwrap_or(0)) + t.segment.len() as u64;
         }
         Ok(Frame::Arp(a)) => acc += u64::from(a.arp.sender_mac.0[5]),
         Ok(Frame::Ndp(n)) => acc += u64::from(n.message.target().octets()[15]),

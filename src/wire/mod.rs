@@ -10,7 +10,7 @@
 //! - [`ArpRepr::build_frame`] and [`NdpFrame::build`] write the neighbour-resolution frames.
 //!
 //! Everything here is pure and allocation-free, and is fuzzed (`fuzz/fuzz_targets/frame_parser.rs`, and the
-//! seeded mutation test in `robustness`).
+//! seeded mutation and truncation tests in `wire::tests`).
 
 pub mod arp;
 pub mod checksum;
