@@ -1,0 +1,261 @@
+//! The Internet checksum (RFC 1071), the TCP/ICMPv6 pseudo-header sums for IPv4 and IPv6, and incremental updates
+//! (RFC 1624).
+//!
+//! A *partial sum* is a `u32` holding a one's-complement sum already folded to 16 bits. Partial sums of
+//! even-length pieces combine with [`combine`] in any order; [`finish`] turns the total into the value stored in a
+//! checksum field. Folding never maps a non-zero sum to zero, so combining folded pieces gives exactly the same
+//! checksum as summing all the bytes at once (the property the frame templates rely on).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// IP protocol number of TCP.
+pub const PROTO_TCP: u8 = 6;
+/// IP protocol number of ICMPv6.
+pub const PROTO_ICMPV6: u8 = 58;
+
+/// End-around-carry fold of a wide accumulator (a sum of 16- and 32-bit words) to a 16-bit partial sum.
+/// Non-zero input gives non-zero output.
+#[inline]
+pub fn fold(mut acc: u64) -> u32 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u32
+}
+
+/// One's-complement sum of `data` taken as big-endian 16-bit words (an odd last byte is padded with zero).
+#[inline]
+pub fn sum(data: &[u8]) -> u32 {
+    // 32-bit words summed in 64 bits: 2^16 = 1 (mod 0xffff), so this equals the 16-bit word sum after folding.
+    let mut acc: u64 = 0;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    match *chunks.remainder() {
+        [a, b, c] => acc += u64::from(u16::from_be_bytes([a, b])) + (u64::from(c) << 8),
+        [a, b] => acc += u64::from(u16::from_be_bytes([a, b])),
+        [a] => acc += u64::from(a) << 8,
+        _ => {}
+    }
+    fold(acc)
+}
+
+/// Partial sum of one 16-bit value.
+#[inline]
+pub const fn sum_u16(v: u16) -> u32 {
+    v as u32
+}
+
+/// Partial sum of one 32-bit value (two 16-bit words).
+#[inline]
+pub fn sum_u32(v: u32) -> u32 {
+    fold(u64::from(v >> 16) + u64::from(v & 0xffff))
+}
+
+/// Combines two partial sums.
+#[inline]
+pub fn combine(a: u32, b: u32) -> u32 {
+    fold(u64::from(a) + u64::from(b))
+}
+
+/// The checksum field value for a total partial sum.
+#[inline]
+pub fn finish(total: u32) -> u16 {
+    !(fold(u64::from(total)) as u16)
+}
+
+/// RFC 1071 checksum of `data` (what goes into an IPv4 header checksum field when `data` is the header with a zero
+/// checksum field).
+#[inline]
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    finish(sum(data))
+}
+
+/// True when `data`, checksum field included, sums to all ones (the receiver's check).
+#[inline]
+pub fn verifies(total: u32) -> bool {
+    fold(u64::from(total)) == 0xffff
+}
+
+/// Partial sum of the IPv4 pseudo-header (RFC 793 §3.1): addresses, zero, protocol, upper-layer length.
+#[inline]
+pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
+    let acc = u64::from(u32::from(src))
+        + u64::from(u32::from(dst))
+        + u64::from(protocol)
+        + u64::from(length);
+    fold(acc)
+}
+
+/// Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses, 32-bit upper-layer length, next header.
+#[inline]
+pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, length: u32) -> u32 {
+    let s = u128::from(*src);
+    let d = u128::from(*dst);
+    let words = [s >> 64, s & u128::from(u64::MAX), d >> 64, d & u128::from(u64::MAX)];
+    let mut acc: u64 = 0;
+    for w in words {
+        // Each 64-bit half contributes its two 32-bit words; u64 cannot overflow with 8 u32 adds.
+        acc += (w >> 32) as u64 + (w as u64 & 0xffff_ffff);
+    }
+    acc += u64::from(length >> 16) + u64::from(length & 0xffff) + u64::from(next_header);
+    fold(acc)
+}
+
+/// TCP checksum of `segment` (header with a zero checksum field, then payload) over IPv4.
+pub fn tcp_checksum_v4(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> u16 {
+    // Callers guarantee a segment fits one IPv4 packet; a longer slice would be a bug, not external input.
+    let len = u16::try_from(segment.len()).unwrap_or(u16::MAX);
+    finish(combine(pseudo_header_v4(src, dst, PROTO_TCP, len), sum(segment)))
+}
+
+/// TCP checksum of `segment` over IPv6.
+pub fn tcp_checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, segment: &[u8]) -> u16 {
+    let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
+    finish(combine(pseudo_header_v6(src, dst, PROTO_TCP, len), sum(segment)))
+}
+
+/// ICMPv6 checksum of `message` (with a zero checksum field).
+pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, message: &[u8]) -> u16 {
+    let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
+    finish(combine(pseudo_header_v6(src, dst, PROTO_ICMPV6, len), sum(message)))
+}
+
+/// RFC 1624 eqn. 3: the checksum after one 16-bit word covered by it changes from `old` to `new`:
+/// `HC' = ~(~HC + ~m + m')`.
+#[inline]
+pub fn update_u16(checksum: u16, old: u16, new: u16) -> u16 {
+    !(fold(u64::from(!checksum) + u64::from(!old) + u64::from(new)) as u16)
+}
+
+/// [`update_u16`] for a 32-bit field (e.g. a sequence number or an IPv4 address) that is 16-bit aligned.
+#[inline]
+pub fn update_u32(checksum: u16, old: u32, new: u32) -> u16 {
+    let acc = u64::from(!checksum)
+        + u64::from(!(old >> 16) & 0xffff)
+        + u64::from(!old & 0xffff)
+        + u64::from(new >> 16)
+        + u64::from(new & 0xffff);
+    !(fold(acc) as u16)
+}
+
+/// [`update_u16`] for a 16-bit-aligned run of bytes of even length (e.g. an IPv6 address) changing from `old` to
+/// `new`. Returns `None` when the lengths differ or are odd.
+pub fn update_bytes(checksum: u16, old: &[u8], new: &[u8]) -> Option<u16> {
+    if old.len() != new.len() || old.len() % 2 != 0 {
+        return None;
+    }
+    // ~m summed word by word equals ~(sum m) in one's complement, so subtract the old run's sum once.
+    let acc = u64::from(!checksum) + u64::from(!(sum(old) as u16)) + u64::from(sum(new));
+    Some(!(fold(acc) as u16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reference: the textbook 16-bit-at-a-time loop, written independently of `sum`.
+    fn naive(data: &[u8]) -> u16 {
+        let mut acc: u32 = 0;
+        let mut i = 0;
+        while i < data.len() {
+            let hi = u32::from(data[i]) << 8;
+            let lo = data.get(i + 1).map_or(0, |b| u32::from(*b));
+            acc += hi | lo;
+            acc = (acc & 0xffff) + (acc >> 16);
+            i += 2;
+        }
+        !(acc as u16)
+    }
+
+    #[test]
+    fn ipv4_header_known_answer() {
+        // A classic worked example: 192.168.0.1 -> 192.168.0.199, UDP, total length 0x73, DF, TTL 64.
+        let hdr = hex::decode("450000730000400040110000c0a80001c0a800c7").unwrap();
+        assert_eq!(internet_checksum(&hdr), 0xb861);
+        let mut with = hdr.clone();
+        with[10..12].copy_from_slice(&0xb861u16.to_be_bytes());
+        assert!(verifies(sum(&with)));
+    }
+
+    #[test]
+    fn rfc1071_example_sum() {
+        // RFC 1071 §3 numerical example: the words 0001 f203 f4f5 f6f7 sum (folded) to ddf2.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(sum(&data), 0xddf2);
+        assert_eq!(internet_checksum(&data), !0xddf2);
+    }
+
+    #[test]
+    fn odd_lengths_pad_with_zero() {
+        assert_eq!(sum(&[0xab]), 0xab00);
+        assert_eq!(sum(&[0x12, 0x34, 0xab]), 0x1234 + 0xab00);
+        assert_eq!(internet_checksum(&[]), 0xffff);
+    }
+
+    #[test]
+    fn pseudo_header_v6_matches_byte_sum() {
+        let s: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let d: Ipv6Addr = "fe80::aa:bbff:fecc:ddee".parse().unwrap();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&s.octets());
+        bytes.extend_from_slice(&d.octets());
+        bytes.extend_from_slice(&70_000u32.to_be_bytes());
+        bytes.extend_from_slice(&[0, 0, 0, PROTO_TCP]);
+        assert_eq!(pseudo_header_v6(&s, &d, PROTO_TCP, 70_000), sum(&bytes));
+    }
+
+    #[test]
+    fn pseudo_header_v4_matches_byte_sum() {
+        let s = Ipv4Addr::new(198, 18, 0, 1);
+        let d = Ipv4Addr::new(255, 255, 255, 254);
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&s.octets());
+        bytes.extend_from_slice(&d.octets());
+        bytes.extend_from_slice(&[0, PROTO_TCP]);
+        bytes.extend_from_slice(&1500u16.to_be_bytes());
+        assert_eq!(pseudo_header_v4(s, d, PROTO_TCP, 1500), sum(&bytes));
+    }
+
+    proptest! {
+        #[test]
+        fn sum_matches_naive(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            prop_assert_eq!(internet_checksum(&data), naive(&data));
+        }
+
+        #[test]
+        fn combine_of_even_split_matches_whole(data in proptest::collection::vec(any::<u8>(), 0..600), cut in 0usize..300) {
+            let cut = (cut * 2).min(data.len() & !1);
+            let (a, b) = data.split_at(cut);
+            prop_assert_eq!(finish(combine(sum(a), sum(b))), internet_checksum(&data));
+        }
+
+        #[test]
+        fn incremental_u16_matches_recompute(mut data in proptest::collection::vec(any::<u8>(), 2..200), at in 0usize..100, new in any::<u16>()) {
+            let at = (at * 2) % (data.len() & !1);
+            let before = internet_checksum(&data);
+            let old = u16::from_be_bytes([data[at], data[at + 1]]);
+            data[at..at + 2].copy_from_slice(&new.to_be_bytes());
+            // Full recomputation can only give 0xffff for all-zero data; RFC 1624 has the same single exception.
+            prop_assume!(data.iter().any(|b| *b != 0));
+            prop_assert_eq!(update_u16(before, old, new), internet_checksum(&data));
+        }
+
+        #[test]
+        fn incremental_u32_and_bytes_match_recompute(mut data in proptest::collection::vec(any::<u8>(), 16..200), at in 0usize..100, new in any::<u32>(), new16 in any::<[u8; 16]>()) {
+            let at = (at * 2) % (((data.len() - 16) & !1) + 2);
+            let before = internet_checksum(&data);
+            let old = u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+            data[at..at + 4].copy_from_slice(&new.to_be_bytes());
+            prop_assume!(data.iter().any(|b| *b != 0));
+            let mid = update_u32(before, old, new);
+            prop_assert_eq!(mid, internet_checksum(&data));
+            let old16: [u8; 16] = data[at..at + 16].try_into().unwrap();
+            data[at..at + 16].copy_from_slice(&new16);
+            prop_assume!(data.iter().any(|b| *b != 0));
+            prop_assert_eq!(update_bytes(mid, &old16, &new16), Some(internet_checksum(&data)));
+        }
+    }
+}
