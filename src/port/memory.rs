@@ -558,9 +558,9 @@ mod tests {
         for sport in 0..32u16 {
             let frame = tcp_frame([198, 18, 1, 1], [198, 18, 0, 2], 1000 + sport, 0);
             let mut first = None;
-            for from in 0..2 {
-                send(&mut qa[from], &frame);
-                qa[from].flush();
+            for sender in qa.iter_mut() {
+                send(sender, &frame);
+                sender.flush();
                 for (i, q) in qb.iter_mut().enumerate() {
                     if q.recv_burst(|_| {}) == 1 {
                         assert!(first.is_none() || first == Some(i), "same flow, same queue");

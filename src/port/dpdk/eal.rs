@@ -132,6 +132,13 @@ impl Eal {
         Ok(unsafe { sys::rte_lcore_id() })
     }
 
+    /// The lcore id of the calling thread: Some on EAL lcores and registered threads, None elsewhere.
+    pub fn current_lcore() -> Option<u32> {
+        // SAFETY: reads a thread-local id.
+        let id = unsafe { sys::rte_lcore_id() };
+        (id != sys::LCORE_ID_ANY).then_some(id)
+    }
+
     /// Cycles per second of the TSC clock.
     pub fn tsc_hz(&self) -> u64 {
         // SAFETY: a plain query after rte_eal_init.
