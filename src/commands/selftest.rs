@@ -175,7 +175,9 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
             let index = queue.index();
             let (rx, tx) = queue.split();
             received += rx.recv_burst(|frame| match frames::parse(frame) {
-                Some(frames::Parsed::Arp(arp)) if arp.sender_mac != probe.our_mac => {
+                // Our own ARP frames (af_packet may show outgoing frames) are told apart by IP, not MAC: net_tap gives
+                // the kernel side of the tap the port's own MAC.
+                Some(frames::Parsed::Arp(arp)) if arp.sender_ip != probe.source_ip => {
                     if arp.oper == frames::ARP_REQUEST && arp.target_ip == probe.source_ip {
                         let pushed = tx.push_frame(frames::ARP_LEN, |buf| {
                             frames::arp(buf, frames::ARP_REPLY, probe.our_mac, probe.source_ip, arp.sender_mac, arp.sender_mac, arp.sender_ip)
