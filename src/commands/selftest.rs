@@ -107,6 +107,8 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Where the round trip stopped, for the JSON line.
+    #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
     fn stage(&self) -> &'static str {
         match self {
             Failure::NoArpReply(_) => "arp",
@@ -272,6 +274,7 @@ struct Segment {
 }
 
 /// The JSON line for a run.
+#[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
 fn report(probe: &Probe, result: &Result<Handshake, Failure>, extra: serde_json::Value) -> serde_json::Value {
     let mut line = match result {
         Ok(h) => json!({
