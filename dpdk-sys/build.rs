@@ -16,7 +16,8 @@ const FUNCTIONS: &str = "rte_eal_.*|rte_lcore_.*|rte_get_main_lcore|rte_get_next
     |rte_thread_register|rte_thread_unregister|rte_eth_.*|rte_pktmbuf_.*|rte_mbuf_.*|rte_mempool_.*|rte_ring_.*\
     |rte_ether_.*|rte_ipv4_.*|rte_ipv6_.*|rte_get_tsc_.*|rte_get_timer_.*|rte_rdtsc.*|rte_delay_.*|rte_strerror\
     |rte_dev_probe|rte_dev_remove|lzr_.*";
-const TYPES: &str = "rte_ether_hdr|rte_vlan_hdr|rte_arp_hdr|rte_ipv4_hdr|rte_ipv6_hdr|rte_tcp_hdr|rte_eth_.*\
+const TYPES: &str =
+    "rte_ether_hdr|rte_vlan_hdr|rte_arp_hdr|rte_ipv4_hdr|rte_ipv6_hdr|rte_tcp_hdr|rte_eth_.*\
     |rte_mbuf|rte_mempool|rte_ring|rte_lcore_state_t|rte_rmt_call_main_t";
 const VARS: &str = "RTE_ETH_.*|RTE_MBUF_.*|RTE_PKTMBUF_.*|RTE_MAX_LCORE|RTE_MAX_ETHPORTS|RTE_MEMPOOL_.*\
     |RTE_RING_.*|RTE_ETHER_.*|RTE_ARP_.*|RTE_IPV4_.*|RTE_TCP_.*|SOCKET_ID_ANY|LCORE_ID_ANY|RTE_CACHE_LINE_SIZE\
@@ -52,14 +53,24 @@ const STATIC_LIBS: &[&str] = &[
 /// System libraries the static archives need.
 const STATIC_SYSTEM_LIBS: &[&str] = &["numa", "bsd", "pthread", "dl", "m"];
 /// Shared libraries lzr calls into; PMDs are loaded by EAL from its plugin directory at run time.
-const SHARED_LIBS: &[&str] = &["rte_eal", "rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring", "rte_net", "rte_kvargs"];
+const SHARED_LIBS: &[&str] = &[
+    "rte_eal",
+    "rte_ethdev",
+    "rte_mbuf",
+    "rte_mempool",
+    "rte_ring",
+    "rte_net",
+    "rte_kvargs",
+];
 
 fn pkg_config(args: &[&str]) -> String {
     let out = Command::new("pkg-config")
         .args(args)
         .arg("libdpdk")
         .output()
-        .unwrap_or_else(|e| panic!("dpdk-sys: cannot run pkg-config ({e}); run scripts/setup to install it"));
+        .unwrap_or_else(|e| {
+            panic!("dpdk-sys: cannot run pkg-config ({e}); run scripts/setup to install it")
+        });
     if !out.status.success() {
         panic!(
             "dpdk-sys: `pkg-config {} libdpdk` failed: {}\nInstall DPDK >= {MIN_VERSION} (scripts/setup installs libdpdk-dev).",
@@ -77,7 +88,10 @@ fn main() {
 
     pkg_config(&[&format!("--atleast-version={MIN_VERSION}")]);
     let version = pkg_config(&["--modversion"]);
-    let cflags: Vec<String> = pkg_config(&["--cflags"]).split_whitespace().map(str::to_string).collect();
+    let cflags: Vec<String> = pkg_config(&["--cflags"])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     let libdir = pkg_config(&["--variable=libdir"]);
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -104,12 +118,19 @@ fn main() {
     for t in OPAQUE {
         builder = builder.opaque_type(t);
     }
-    let bindings = builder.generate().expect("dpdk-sys: bindgen failed on wrapper.h");
-    bindings.write_to_file(out_dir.join("bindings.rs")).expect("dpdk-sys: cannot write bindings.rs");
+    let bindings = builder
+        .generate()
+        .expect("dpdk-sys: bindgen failed on wrapper.h");
+    bindings
+        .write_to_file(out_dir.join("bindings.rs"))
+        .expect("dpdk-sys: cannot write bindings.rs");
 
     // The wrappers for static inline functions, compiled with exactly the flags DPDK asked for.
     let mut build = cc::Build::new();
-    build.file(wrappers.with_extension("c")).include(&manifest_dir).define("ALLOW_EXPERIMENTAL_API", None);
+    build
+        .file(wrappers.with_extension("c"))
+        .include(&manifest_dir)
+        .define("ALLOW_EXPERIMENTAL_API", None);
     for flag in &cflags {
         build.flag(flag);
     }

@@ -6,7 +6,12 @@
 //! (rte_errno is thread-local behind a macro) and [`lzr_pktmbuf_mtod`] (a macro).
 //!
 //! Everything here is `unsafe` and raw; lzr's `port` module is the only safe face over it.
-#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
+#![allow(
+    non_upper_case_globals,
+    non_camel_case_types,
+    non_snake_case,
+    dead_code
+)]
 #![allow(clippy::all)]
 #![allow(unsafe_op_in_unsafe_fn)]
 

@@ -101,7 +101,12 @@ pub enum Failure {
     #[error("SYN-ACK acknowledges {got}, expected ISN+1 = {want}")]
     BadAck { got: u32, want: u32 },
     #[error("SYN-ACK went {got_src} -> {got_dst}, expected {want_src} -> {want_dst}")]
-    BadMac { got_src: String, got_dst: String, want_src: String, want_dst: String },
+    BadMac {
+        got_src: String,
+        got_dst: String,
+        want_src: String,
+        want_dst: String,
+    },
     #[error("the port refused a frame (no buffer)")]
     Send,
 }
@@ -143,9 +148,18 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
         if let Some(first) = queues.first_mut() {
             match peer_mac {
                 None if now >= next_arp => {
-                    let (target_ip, our_mac, our_ip) = (*probe.target.ip(), probe.our_mac, probe.source_ip);
+                    let (target_ip, our_mac, our_ip) =
+                        (*probe.target.ip(), probe.our_mac, probe.source_ip);
                     if !first.push_frame(frames::ARP_LEN, |buf| {
-                        frames::arp(buf, frames::ARP_REQUEST, our_mac, our_ip, frames::BROADCAST, [0; 6], target_ip)
+                        frames::arp(
+                            buf,
+                            frames::ARP_REQUEST,
+                            our_mac,
+                            our_ip,
+                            frames::BROADCAST,
+                            [0; 6],
+                            target_ip,
+                        )
                     }) {
                         return Err(Failure::Send);
                     }
@@ -182,7 +196,15 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
                 Some(frames::Parsed::Arp(arp)) if arp.sender_ip != probe.source_ip => {
                     if arp.oper == frames::ARP_REQUEST && arp.target_ip == probe.source_ip {
                         let pushed = tx.push_frame(frames::ARP_LEN, |buf| {
-                            frames::arp(buf, frames::ARP_REPLY, probe.our_mac, probe.source_ip, arp.sender_mac, arp.sender_mac, arp.sender_ip)
+                            frames::arp(
+                                buf,
+                                frames::ARP_REPLY,
+                                probe.our_mac,
+                                probe.source_ip,
+                                arp.sender_mac,
+                                arp.sender_mac,
+                                arp.sender_ip,
+                            )
                         });
                         arp_answered += u32::from(pushed);
                     }
@@ -195,7 +217,8 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
                     }
                 }
                 Some(frames::Parsed::Tcp(seg))
-                    if seg.src == probe.target && seg.dst == SocketAddrV4::new(probe.source_ip, probe.source_port) =>
+                    if seg.src == probe.target
+                        && seg.dst == SocketAddrV4::new(probe.source_ip, probe.source_port) =>
                 {
                     if seg.flags.rst() {
                         refused = true;
@@ -215,8 +238,12 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
     if refused {
         return Err(Failure::Refused);
     }
-    let Some(peer) = peer_mac else { return Err(Failure::NoArpReply(*probe.target.ip())) };
-    let Some((syn_ack, rx_queue, at)) = answer else { return Err(Failure::NoSynAck { syns_sent }) };
+    let Some(peer) = peer_mac else {
+        return Err(Failure::NoArpReply(*probe.target.ip()));
+    };
+    let Some((syn_ack, rx_queue, at)) = answer else {
+        return Err(Failure::NoSynAck { syns_sent });
+    };
 
     // Close the half-open connection whatever the checks say: RST with the sequence number the server expects.
     let rst = Segment {
@@ -237,7 +264,10 @@ pub fn round_trip<Q: QueuePair>(queues: &mut [Q], probe: &Probe) -> Result<Hands
 
     let want_ack = probe.isn.wrapping_add(1);
     if syn_ack.ack != want_ack {
-        return Err(Failure::BadAck { got: syn_ack.ack, want: want_ack });
+        return Err(Failure::BadAck {
+            got: syn_ack.ack,
+            want: want_ack,
+        });
     }
     if syn_ack.src_mac != peer || syn_ack.dst_mac != probe.our_mac {
         return Err(Failure::BadMac {
@@ -275,7 +305,11 @@ struct Segment {
 
 /// The JSON line for a run.
 #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
-fn report(probe: &Probe, result: &Result<Handshake, Failure>, extra: serde_json::Value) -> serde_json::Value {
+fn report(
+    probe: &Probe,
+    result: &Result<Handshake, Failure>,
+    extra: serde_json::Value,
+) -> serde_json::Value {
     let mut line = match result {
         Ok(h) => json!({
             "ok": true,
@@ -314,12 +348,21 @@ fn report(probe: &Probe, result: &Result<Handshake, Failure>, extra: serde_json:
 
 /// Prints a set-up failure and gives exit code 2.
 fn setup_failed(stage: &str, error: impl std::fmt::Display) -> i32 {
-    println!("{}", json!({ "ok": false, "stage": stage, "error": error.to_string() }));
+    println!(
+        "{}",
+        json!({ "ok": false, "stage": stage, "error": error.to_string() })
+    );
     2
 }
 
 pub fn run(args: Args) -> i32 {
-    let mut eal_args: Vec<String> = args.eal.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+    let mut eal_args: Vec<String> = args
+        .eal
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     eal_args.extend(args.eal_args.iter().cloned());
     run_on_dpdk(&args, &eal_args)
 }
@@ -348,12 +391,24 @@ fn run_on_dpdk(args: &Args, eal_args: &[String]) -> i32 {
     let second_init_refused = matches!(Eal::init(eal_args), Err(PortError::EalAlreadyInitialised));
     // Every worker lcore runs a job that reports the lcore it ran on.
     let workers = eal.worker_lcores().to_vec();
-    let workers_ok = match eal.launch_workers(workers.iter().map(|_| || Eal::current_lcore().map_or(-1, |l| l as i32)).collect()) {
-        Ok(jobs) => jobs.into_iter().zip(&workers).all(|(job, lcore)| job.wait() == *lcore as i32),
+    let workers_ok = match eal.launch_workers(
+        workers
+            .iter()
+            .map(|_| || Eal::current_lcore().map_or(-1, |l| l as i32))
+            .collect(),
+    ) {
+        Ok(jobs) => jobs
+            .into_iter()
+            .zip(&workers)
+            .all(|(job, lcore)| job.wait() == *lcore as i32),
         Err(e) => return setup_failed("launch", e),
     };
 
-    let config = PortConfig { device, queues: args.queues, ..PortConfig::default() };
+    let config = PortConfig {
+        device,
+        queues: args.queues,
+        ..PortConfig::default()
+    };
     let mut port = match DpdkPort::open(&eal, &config) {
         Ok(p) => p,
         Err(e) => return setup_failed("port", e),
@@ -436,7 +491,15 @@ mod frames {
     }
 
     /// Writes an ARP frame into `buf` (ARP_LEN bytes).
-    pub fn arp(buf: &mut [u8], oper: u16, sha: MacAddr, spa: Ipv4Addr, eth_dst: MacAddr, tha: MacAddr, tpa: Ipv4Addr) {
+    pub fn arp(
+        buf: &mut [u8],
+        oper: u16,
+        sha: MacAddr,
+        spa: Ipv4Addr,
+        eth_dst: MacAddr,
+        tha: MacAddr,
+        tpa: Ipv4Addr,
+    ) {
         buf.fill(0);
         ethernet(buf, eth_dst, sha, ETHERTYPE_ARP);
         let a = &mut buf[14..42];
@@ -503,10 +566,17 @@ mod frames {
 
     fn pseudo_sum(src: Ipv4Addr, dst: Ipv4Addr, tcp_len: u16) -> u32 {
         let (s, d) = (src.octets(), dst.octets());
-        [u16::from_be_bytes([s[0], s[1]]), u16::from_be_bytes([s[2], s[3]]), u16::from_be_bytes([d[0], d[1]]), u16::from_be_bytes([d[2], d[3]]), 6, tcp_len]
-            .iter()
-            .map(|w| u32::from(*w))
-            .sum()
+        [
+            u16::from_be_bytes([s[0], s[1]]),
+            u16::from_be_bytes([s[2], s[3]]),
+            u16::from_be_bytes([d[0], d[1]]),
+            u16::from_be_bytes([d[2], d[3]]),
+            6,
+            tcp_len,
+        ]
+        .iter()
+        .map(|w| u32::from(*w))
+        .sum()
     }
 
     fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -570,10 +640,13 @@ mod frames {
 
     #[cfg(test)]
     pub fn tcp_checksum_ok(frame: &[u8]) -> bool {
-        let Some(Parsed::Tcp(s)) = parse(frame) else { return false };
+        let Some(Parsed::Tcp(s)) = parse(frame) else {
+            return false;
+        };
         let total = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
         let t = &frame[34..14 + total];
-        checksum(&frame[14..34], 0) == 0 && checksum(t, pseudo_sum(*s.src.ip(), *s.dst.ip(), t.len() as u16)) == 0
+        checksum(&frame[14..34], 0) == 0
+            && checksum(t, pseudo_sum(*s.src.ip(), *s.dst.ip(), t.len() as u16)) == 0
     }
 }
 
@@ -616,19 +689,39 @@ mod tests {
                 let (rx, tx) = q.split();
                 if !asked {
                     asked = tx.push_frame(frames::ARP_LEN, |b| {
-                        frames::arp(b, frames::ARP_REQUEST, mac, SERVER, frames::BROADCAST, [0; 6], US)
+                        frames::arp(
+                            b,
+                            frames::ARP_REQUEST,
+                            mac,
+                            SERVER,
+                            frames::BROADCAST,
+                            [0; 6],
+                            US,
+                        )
                     });
                 }
                 rx.recv_burst(|frame| match frames::parse(frame) {
-                    Some(frames::Parsed::Arp(a)) if a.oper == frames::ARP_REQUEST && a.target_ip == SERVER => {
+                    Some(frames::Parsed::Arp(a))
+                        if a.oper == frames::ARP_REQUEST && a.target_ip == SERVER =>
+                    {
                         seen.arp_requests += 1;
                         if answer != Answer::Silent {
                             tx.push_frame(frames::ARP_LEN, |b| {
-                                frames::arp(b, frames::ARP_REPLY, mac, SERVER, a.sender_mac, a.sender_mac, a.sender_ip)
+                                frames::arp(
+                                    b,
+                                    frames::ARP_REPLY,
+                                    mac,
+                                    SERVER,
+                                    a.sender_mac,
+                                    a.sender_mac,
+                                    a.sender_ip,
+                                )
                             });
                         }
                     }
-                    Some(frames::Parsed::Arp(a)) if a.oper == frames::ARP_REPLY && a.sender_ip == US => {
+                    Some(frames::Parsed::Arp(a))
+                        if a.oper == frames::ARP_REPLY && a.sender_ip == US =>
+                    {
                         seen.arp_replies_to_us += 1;
                     }
                     Some(frames::Parsed::Tcp(s)) if s.dst.port() == 80 => {
@@ -643,7 +736,15 @@ mod tests {
                                 Answer::Rst => (TcpFlags::RST_ACK, s.seq.wrapping_add(1)),
                                 Answer::Silent => return,
                             };
-                            let reply = Segment { src_mac: mac, dst_mac: s.src_mac, src: s.dst, dst: s.src, seq: 7777, ack, flags };
+                            let reply = Segment {
+                                src_mac: mac,
+                                dst_mac: s.src_mac,
+                                src: s.dst,
+                                dst: s.src,
+                                seq: 7777,
+                                ack,
+                                flags,
+                            };
                             tx.push_frame(frames::TCP_LEN, |b| frames::tcp(b, &reply));
                         } else if s.flags.rst() {
                             seen.rst_seq = Some(s.seq);
@@ -658,12 +759,21 @@ mod tests {
         seen
     }
 
-    fn run_against(answer: Answer, gateway: bool, timeout_ms: u64) -> (Result<Handshake, Failure>, Seen, Probe, MacAddr) {
-        let config = MemoryConfig { queues: 2, delivery: Delivery::FlowHash, ..MemoryConfig::default() };
+    fn run_against(
+        answer: Answer,
+        gateway: bool,
+        timeout_ms: u64,
+    ) -> (Result<Handshake, Failure>, Seen, Probe, MacAddr) {
+        let config = MemoryConfig {
+            queues: 2,
+            delivery: Delivery::FlowHash,
+            ..MemoryConfig::default()
+        };
         let (mut scanner, mut server) = pair(&config);
         let server_mac = server.mac();
         let server_queues = server.take_queues();
-        let peer = std::thread::spawn(move || serve(server_queues, server_mac, answer, timeout_ms + 500));
+        let peer =
+            std::thread::spawn(move || serve(server_queues, server_mac, answer, timeout_ms + 500));
         let probe = Probe {
             our_mac: scanner.mac(),
             source_ip: US,
@@ -686,7 +796,10 @@ mod tests {
         assert!(h.peer_mac_from_arp);
         assert_eq!(h.syn_ack_ack, 0, "ISN u32::MAX + 1 wraps to 0");
         assert_eq!(h.syn_ack_seq, 7777);
-        assert_eq!((h.syn_ack_src_mac, h.syn_ack_dst_mac), (server_mac, probe.our_mac));
+        assert_eq!(
+            (h.syn_ack_src_mac, h.syn_ack_dst_mac),
+            (server_mac, probe.our_mac)
+        );
         assert!(seen.arp_requests >= 1);
         assert_eq!(seen.arp_replies_to_us, 1, "our address was answered for");
         assert_eq!(h.arp_requests_answered, 1);

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 
-use super::{MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxQueue, Steering, TxQueue};
+use super::{
+    MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxQueue, Steering, TxQueue,
+};
 
 /// Which RX queue of the far end a frame lands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +92,9 @@ impl Direction {
         // Grow the pool lazily up to its bound.
         let grown = self
             .allocated
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < self.buffers).then_some(n + 1))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.buffers).then_some(n + 1)
+            })
             .is_ok();
         grown.then(|| Vec::with_capacity(self.max_frame_len))
     }
@@ -105,7 +109,9 @@ impl Direction {
         let queues = self.rx_queues.len();
         let target = match &self.delivery {
             Delivery::SameQueue => usize::from(from_queue),
-            Delivery::Rss(rss) => flow_fields(&frame).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst))),
+            Delivery::Rss(rss) => {
+                flow_fields(&frame).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
+            }
             Delivery::FlowHash => flow_fields(&frame).map_or(0, |f| f.hash() as usize),
         } % queues;
         let len = frame.len() as u64;
@@ -177,12 +183,22 @@ fn flow_fields(frame: &[u8]) -> Option<FlowFields> {
             let header_len = usize::from(ip.first()? & 0x0f) * 4;
             let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (IpAddr::V4(Ipv4Addr::from(src)), IpAddr::V4(Ipv4Addr::from(dst)), *ip.get(9)?, ip.get(header_len..))
+            (
+                IpAddr::V4(Ipv4Addr::from(src)),
+                IpAddr::V4(Ipv4Addr::from(dst)),
+                *ip.get(9)?,
+                ip.get(header_len..),
+            )
         }
         0x86dd => {
             let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (IpAddr::V6(Ipv6Addr::from(src)), IpAddr::V6(Ipv6Addr::from(dst)), *ip.get(6)?, ip.get(40..))
+            (
+                IpAddr::V6(Ipv6Addr::from(src)),
+                IpAddr::V6(Ipv6Addr::from(dst)),
+                *ip.get(6)?,
+                ip.get(40..),
+            )
         }
         _ => return None,
     };
@@ -196,10 +212,15 @@ fn flow_fields(frame: &[u8]) -> Option<FlowFields> {
 /// Builds a connected pair of ports: (end A, end B).
 pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
     let queues = config.queues.max(1);
-    let counters = [Arc::new(EndCounters::default()), Arc::new(EndCounters::default())];
+    let counters = [
+        Arc::new(EndCounters::default()),
+        Arc::new(EndCounters::default()),
+    ];
     let direction = |from: usize, to: usize| {
         Arc::new(Direction {
-            rx_queues: (0..queues).map(|_| ArrayQueue::new(config.rx_capacity.max(1))).collect(),
+            rx_queues: (0..queues)
+                .map(|_| ArrayQueue::new(config.rx_capacity.max(1)))
+                .collect(),
             free: ArrayQueue::new(config.buffers.max(1)),
             allocated: AtomicUsize::new(0),
             buffers: config.buffers.max(1),
@@ -219,7 +240,12 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
         queues: (0..queues)
             .map(|index| MemoryQueue {
                 index,
-                rx: MemoryRx { incoming: incoming.clone(), index, burst: config.burst.max(1), frames: 0 },
+                rx: MemoryRx {
+                    incoming: incoming.clone(),
+                    index,
+                    burst: config.burst.max(1),
+                    frames: 0,
+                },
                 tx: MemoryTx {
                     outgoing: outgoing.clone(),
                     index,
@@ -308,7 +334,9 @@ pub struct MemoryTx {
 
 impl RxQueue for MemoryRx {
     fn recv_burst<F: FnMut(&[u8])>(&mut self, mut on_frame: F) -> usize {
-        let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else { return 0 };
+        let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
+            return 0;
+        };
         let mut delivered = 0;
         while delivered < self.burst {
             let Some(frame) = queue.pop() else { break };
@@ -425,13 +453,20 @@ mod tests {
 
     #[test]
     fn frames_cross_to_the_same_queue_of_the_far_end() {
-        let (mut a, mut b) = pair(&MemoryConfig { queues: 2, ..MemoryConfig::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            queues: 2,
+            ..MemoryConfig::default()
+        });
         let (mut qa, mut qb) = (a.take_queues(), b.take_queues());
         assert!(a.take_queues().is_empty(), "queues are handed out once");
         let frame = tcp_frame([198, 18, 0, 2], [198, 18, 0, 1], 40000, 7);
         assert!(send(&mut qa[1], &frame));
         assert_eq!(qa[1].split().1.pending(), 1);
-        assert_eq!(drain(&mut qb[1]), Vec::<Vec<u8>>::new(), "nothing arrives before flush");
+        assert_eq!(
+            drain(&mut qb[1]),
+            Vec::<Vec<u8>>::new(),
+            "nothing arrives before flush"
+        );
         assert_eq!(qa[1].flush(), 1);
         assert!(drain(&mut qb[0]).is_empty());
         assert_eq!(drain(&mut qb[1]), vec![frame.clone()]);
@@ -465,10 +500,16 @@ mod tests {
 
     #[test]
     fn a_full_rx_queue_drops_and_counts_imissed() {
-        let (mut a, mut b) = pair(&MemoryConfig { rx_capacity: 4, ..MemoryConfig::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            rx_capacity: 4,
+            ..MemoryConfig::default()
+        });
         let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
         for tag in 0..10 {
-            assert!(send(&mut qa, &tcp_frame([1, 1, 1, 1], [2, 2, 2, 2], 1, tag)));
+            assert!(send(
+                &mut qa,
+                &tcp_frame([1, 1, 1, 1], [2, 2, 2, 2], 1, tag)
+            ));
         }
         assert_eq!(qa.flush(), 10);
         let tags: Vec<u32> = drain(&mut qb).iter().map(|f| tag_of(f)).collect();
@@ -480,7 +521,10 @@ mod tests {
 
     #[test]
     fn an_empty_pool_refuses_frames_until_buffers_return() {
-        let (mut a, mut b) = pair(&MemoryConfig { buffers: 3, ..MemoryConfig::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            buffers: 3,
+            ..MemoryConfig::default()
+        });
         let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
         let frame = tcp_frame([1, 1, 1, 1], [2, 2, 2, 2], 1, 0);
         for _ in 0..3 {
@@ -491,14 +535,23 @@ mod tests {
         assert!(!called, "fill is not called when no buffer is free");
         assert_eq!(qa.stats().tx_no_buffer, 1);
         qa.flush();
-        assert!(!send(&mut qa, &frame), "buffers sit in the far end's RX queue");
+        assert!(
+            !send(&mut qa, &frame),
+            "buffers sit in the far end's RX queue"
+        );
         assert_eq!(drain(&mut qb).len(), 3);
-        assert!(send(&mut qa, &frame), "received buffers went back to the pool");
+        assert!(
+            send(&mut qa, &frame),
+            "received buffers went back to the pool"
+        );
     }
 
     #[test]
     fn oversized_frames_are_refused() {
-        let (mut a, _b) = pair(&MemoryConfig { max_frame_len: 100, ..MemoryConfig::default() });
+        let (mut a, _b) = pair(&MemoryConfig {
+            max_frame_len: 100,
+            ..MemoryConfig::default()
+        });
         let mut q = a.take_queues().remove(0);
         assert_eq!(q.split().1.max_frame_len(), 100);
         assert!(!q.push_frame(101, |_| {}));
@@ -508,7 +561,10 @@ mod tests {
 
     #[test]
     fn a_full_batch_flushes_itself() {
-        let (mut a, mut b) = pair(&MemoryConfig { burst: 2, ..MemoryConfig::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            burst: 2,
+            ..MemoryConfig::default()
+        });
         let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
         for tag in 0..3 {
             send(&mut qa, &tcp_frame([1, 1, 1, 1], [2, 2, 2, 2], 1, tag));
@@ -527,7 +583,11 @@ mod tests {
             reta: (0..128).map(|i| i % 4).collect(),
             src_only: true,
         };
-        let (mut a, mut b) = pair(&MemoryConfig { queues: 4, delivery: Delivery::Rss(rss.clone()), ..Default::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            queues: 4,
+            delivery: Delivery::Rss(rss.clone()),
+            ..Default::default()
+        });
         assert_eq!(b.steering(), &Steering::Rss(rss.clone()));
         let (mut qa, mut qb) = (a.take_queues(), b.take_queues());
         let mut used = [false; 4];
@@ -536,7 +596,10 @@ mod tests {
             let want = rss.queue_for(IpAddr::from(src), IpAddr::from([198, 18, 0, 2]));
             used[usize::from(want)] = true;
             // Sent from queue 0 whatever the owner: RSS decides where it lands.
-            send(&mut qa[0], &tcp_frame(src, [198, 18, 0, 2], 80, u32::from(host)));
+            send(
+                &mut qa[0],
+                &tcp_frame(src, [198, 18, 0, 2], 80, u32::from(host)),
+            );
             qa[0].flush();
             let mut landed = None;
             for (i, q) in qb.iter_mut().enumerate() {
@@ -551,7 +614,11 @@ mod tests {
 
     #[test]
     fn flow_hash_delivery_is_fixed_per_flow_and_ignores_the_sending_queue() {
-        let (mut a, mut b) = pair(&MemoryConfig { queues: 2, delivery: Delivery::FlowHash, ..Default::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            queues: 2,
+            delivery: Delivery::FlowHash,
+            ..Default::default()
+        });
         assert_eq!(b.steering(), &Steering::None);
         let (mut qa, mut qb) = (a.take_queues(), b.take_queues());
         let mut seen = [0u32; 2];
@@ -570,7 +637,10 @@ mod tests {
                 }
             }
         }
-        assert!(seen[0] > 0 && seen[1] > 0, "flows spread over both queues: {seen:?}");
+        assert!(
+            seen[0] > 0 && seen[1] > 0,
+            "flows spread over both queues: {seen:?}"
+        );
         // Non-IP frames (ARP) land on queue 0.
         let mut arp = vec![0u8; 42];
         arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
@@ -581,7 +651,10 @@ mod tests {
 
     #[test]
     fn ends_work_from_different_threads() {
-        let (mut a, mut b) = pair(&MemoryConfig { queues: 2, ..MemoryConfig::default() });
+        let (mut a, mut b) = pair(&MemoryConfig {
+            queues: 2,
+            ..MemoryConfig::default()
+        });
         let (qa, qb) = (a.take_queues(), b.take_queues());
         const FRAMES: u32 = 5000;
         // End B echoes every frame back with tag + 1, one thread per queue.

@@ -10,9 +10,9 @@ use std::net::IpAddr;
 /// The default Toeplitz key of the Microsoft RSS specification, used by most NIC drivers and by lzr when it
 /// programs a port (repeated when a device wants a longer key).
 pub const DEFAULT_KEY: [u8; 40] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca,
-    0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b,
-    0xbe, 0xac, 0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// Returns a key of `len` bytes: [`DEFAULT_KEY`] repeated.
@@ -22,7 +22,10 @@ pub fn default_key(len: usize) -> Vec<u8> {
 
 /// The Toeplitz hash of `input` under `key`. Key bits past the end of `key` count as zero.
 pub fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
-    let key_bit = |i: usize| -> u32 { key.get(i / 8).map_or(0, |b| u32::from((b >> (7 - i % 8)) & 1)) };
+    let key_bit = |i: usize| -> u32 {
+        key.get(i / 8)
+            .map_or(0, |b| u32::from((b >> (7 - i % 8)) & 1))
+    };
     // The 32-bit window of the key that lines up with the current input bit.
     let mut window: u32 = (0..32).fold(0, |w, i| (w << 1) | key_bit(i));
     let mut hash = 0u32;
@@ -56,12 +59,20 @@ impl RssSteering {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 input[..4].copy_from_slice(&s.octets());
                 input[4..8].copy_from_slice(&d.octets());
-                if self.src_only { 4 } else { 8 }
+                if self.src_only {
+                    4
+                } else {
+                    8
+                }
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
                 input[..16].copy_from_slice(&s.octets());
                 input[16..].copy_from_slice(&d.octets());
-                if self.src_only { 16 } else { 32 }
+                if self.src_only {
+                    16
+                } else {
+                    32
+                }
             }
             // Mixed families never occur in one packet; hash the source alone.
             (IpAddr::V4(s), IpAddr::V6(_)) => {
@@ -105,7 +116,11 @@ mod tests {
             ("153.39.163.191", "202.188.127.2", 0x5d18_09c5),
             ("3ffe:2501:200:1fff::7", "3ffe:2501:200:3::1", 0x2cc1_8cd5),
         ];
-        let rss = RssSteering { key: DEFAULT_KEY.to_vec(), reta: vec![0], src_only: false };
+        let rss = RssSteering {
+            key: DEFAULT_KEY.to_vec(),
+            reta: vec![0],
+            src_only: false,
+        };
         for (src, dst, want) in cases {
             assert_eq!(rss.hash(v4(src), v4(dst)), want, "{src} -> {dst}");
         }
@@ -113,19 +128,36 @@ mod tests {
 
     #[test]
     fn src_only_ignores_the_destination() {
-        let rss = RssSteering { key: default_key(52), reta: (0..128).map(|i| i % 4).collect(), src_only: true };
+        let rss = RssSteering {
+            key: default_key(52),
+            reta: (0..128).map(|i| i % 4).collect(),
+            src_only: true,
+        };
         let src = v4("198.18.3.7");
-        assert_eq!(rss.queue_for(src, v4("198.18.0.1")), rss.queue_for(src, v4("198.18.0.2")));
-        assert_eq!(rss.hash(src, v4("1.2.3.4")), toeplitz(&rss.key, &[198, 18, 3, 7]));
+        assert_eq!(
+            rss.queue_for(src, v4("198.18.0.1")),
+            rss.queue_for(src, v4("198.18.0.2"))
+        );
+        assert_eq!(
+            rss.hash(src, v4("1.2.3.4")),
+            toeplitz(&rss.key, &[198, 18, 3, 7])
+        );
     }
 
     #[test]
     fn queues_follow_the_redirection_table() {
-        let rss = RssSteering { key: DEFAULT_KEY.to_vec(), reta: vec![3, 1], src_only: false };
+        let rss = RssSteering {
+            key: DEFAULT_KEY.to_vec(),
+            reta: vec![3, 1],
+            src_only: false,
+        };
         let (src, dst) = (v4("66.9.149.187"), v4("161.142.100.80"));
         // 0x323e8fc2 is even: entry 0.
         assert_eq!(rss.queue_for(src, dst), 3);
-        let empty = RssSteering { reta: vec![], ..rss };
+        let empty = RssSteering {
+            reta: vec![],
+            ..rss
+        };
         assert_eq!(empty.queue_for(src, dst), 0);
     }
 

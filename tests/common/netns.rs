@@ -18,7 +18,10 @@ pub fn is_root() -> bool {
 /// An interface name unique to this process: `<prefix><pid><tag>`, at most 15 bytes (the kernel's limit).
 pub fn ifname(prefix: &str, tag: &str) -> String {
     let name = format!("{prefix}{}{tag}", std::process::id());
-    assert!(name.len() <= 15, "interface name {name:?} longer than 15 bytes");
+    assert!(
+        name.len() <= 15,
+        "interface name {name:?} longer than 15 bytes"
+    );
     name
 }
 
@@ -87,7 +90,13 @@ impl Netns {
 
     /// Turns checksum and segmentation offloads off, so frames on the wire carry real checksums and sizes.
     pub fn offloads_off(&self, iface: &str) -> Result<(), String> {
-        self.exec("ethtool", &["-K", iface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"]).map(drop)
+        self.exec(
+            "ethtool",
+            &[
+                "-K", iface, "tx", "off", "tso", "off", "gso", "off", "gro", "off",
+            ],
+        )
+        .map(drop)
     }
 
     /// The interface's MAC address (lower case).
@@ -102,7 +111,11 @@ impl Netns {
 
     /// Creates a persistent multi-queue tap device in the namespace (for DPDK's net_tap to attach to).
     pub fn tap(&self, iface: &str) -> Result<(), String> {
-        self.exec("ip", &["tuntap", "add", "dev", iface, "mode", "tap", "multi_queue"]).map(drop)
+        self.exec(
+            "ip",
+            &["tuntap", "add", "dev", iface, "mode", "tap", "multi_queue"],
+        )
+        .map(drop)
     }
 
     /// Starts a long-running process in the namespace; it is killed (by pid) when the guard drops.
@@ -127,7 +140,10 @@ impl Netns {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!("nothing listens on {addr} in {} after {timeout:?}", self.name))
+        Err(format!(
+            "nothing listens on {addr} in {} after {timeout:?}",
+            self.name
+        ))
     }
 }
 
@@ -139,7 +155,14 @@ impl Drop for Netns {
 
 /// Joins two namespaces with a veth pair: `a_if` in `a`, `b_if` in `b` (both down, no address).
 pub fn veth_pair(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), String> {
-    sh("ip", &["link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns", &b.name]).map(drop)
+    sh(
+        "ip",
+        &[
+            "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns",
+            &b.name,
+        ],
+    )
+    .map(drop)
 }
 
 /// A child process killed by its pid and reaped on drop.
@@ -203,7 +226,9 @@ pub fn run_bounded(mut command: Command, timeout: Duration) -> Result<Output, St
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 drop(guard);
-                return Err(format!("{command:?} did not finish within {timeout:?}; killed"));
+                return Err(format!(
+                    "{command:?} did not finish within {timeout:?}; killed"
+                ));
             }
             Err(e) => return Err(format!("waiting for {command:?}: {e}")),
         }

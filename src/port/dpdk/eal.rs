@@ -52,7 +52,8 @@ impl Eal {
         // EAL may keep pointers into argv (and getopt reorders it): the strings live for the whole process.
         let argv: &'static mut [*mut std::ffi::c_char] =
             Vec::leak(owned.into_iter().map(CString::into_raw).collect::<Vec<_>>());
-        let argc = c_int::try_from(argv.len()).map_err(|_| PortError::EalInit("too many arguments".into()))?;
+        let argc = c_int::try_from(argv.len())
+            .map_err(|_| PortError::EalInit("too many arguments".into()))?;
         // SAFETY: argv holds argc valid NUL-terminated strings that are never freed.
         let ret = unsafe { sys::rte_eal_init(argc, argv.as_mut_ptr()) };
         if ret < 0 {
@@ -70,7 +71,12 @@ impl Eal {
             }
             workers.push(lcore);
         }
-        Ok(Eal { guard: Arc::new(EalGuard { _private: () }), main_lcore, workers, _main_thread_only: PhantomData })
+        Ok(Eal {
+            guard: Arc::new(EalGuard { _private: () }),
+            main_lcore,
+            workers,
+            _main_thread_only: PhantomData,
+        })
     }
 
     /// The lcore of the thread that started the EAL (free to run the management loop).
@@ -90,7 +96,10 @@ impl Eal {
         F: FnOnce() -> i32 + Send + 'static,
     {
         if !self.workers.contains(&lcore) {
-            return Err(PortError::Launch { lcore, message: "not a worker lcore of this EAL".into() });
+            return Err(PortError::Launch {
+                lcore,
+                message: "not a worker lcore of this EAL".into(),
+            });
         }
         let arg = Box::into_raw(Box::new(job)).cast::<c_void>();
         // SAFETY: the trampoline takes ownership of `arg` (a Box<F>) exactly once, on the worker lcore.
@@ -98,9 +107,17 @@ impl Eal {
         if ret < 0 {
             // SAFETY: the launch failed, so the trampoline never ran: reclaim the job to drop it.
             drop(unsafe { Box::from_raw(arg.cast::<F>()) });
-            return Err(PortError::Launch { lcore, message: strerror(-ret) });
+            return Err(PortError::Launch {
+                lcore,
+                message: strerror(-ret),
+            });
         }
-        Ok(LcoreJob { lcore, waited: false, _eal: self.guard.clone(), _main_thread_only: PhantomData })
+        Ok(LcoreJob {
+            lcore,
+            waited: false,
+            _eal: self.guard.clone(),
+            _main_thread_only: PhantomData,
+        })
     }
 
     /// Launches one job per worker lcore, in lcore order. Fails (launching nothing) when there are more jobs than
@@ -112,7 +129,11 @@ impl Eal {
         if jobs.len() > self.workers.len() {
             return Err(PortError::Launch {
                 lcore: self.main_lcore,
-                message: format!("{} jobs for {} worker lcores (give EAL more with -l)", jobs.len(), self.workers.len()),
+                message: format!(
+                    "{} jobs for {} worker lcores (give EAL more with -l)",
+                    jobs.len(),
+                    self.workers.len()
+                ),
             });
         }
         let mut launched = Vec::with_capacity(jobs.len());

@@ -55,7 +55,9 @@ impl FromStr for Device {
 
 /// `[dddd:]bb:dd.f` in hex.
 fn is_pci_address(s: &str) -> bool {
-    let Some((bus_dev, func)) = s.rsplit_once('.') else { return false };
+    let Some((bus_dev, func)) = s.rsplit_once('.') else {
+        return false;
+    };
     let parts: Vec<&str> = bus_dev.split(':').collect();
     let hex = |p: &str, n: usize| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit());
     let func_ok = func.len() == 1 && func.chars().all(|c| c.is_ascii_digit());
@@ -169,21 +171,29 @@ impl DpdkPort {
     /// Finds (or probes) the device, creates its mempool, configures `config.queues` queue pairs and starts it.
     pub fn open(eal: &Eal, config: &PortConfig) -> Result<DpdkPort, PortError> {
         if config.queues == 0 {
-            return Err(PortError::InvalidConfig("at least one queue pair is needed".into()));
+            return Err(PortError::InvalidConfig(
+                "at least one queue pair is needed".into(),
+            ));
         }
         if config.burst == 0 || usize::from(config.burst) > MAX_BURST {
-            return Err(PortError::InvalidConfig(format!("burst must be 1..={MAX_BURST}")));
+            return Err(PortError::InvalidConfig(format!(
+                "burst must be 1..={MAX_BURST}"
+            )));
         }
         let port_id = find_port(&config.device)?;
         let mut dev_info = sys::rte_eth_dev_info::default();
         // SAFETY: valid port id, and dev_info is a writable struct of the right type.
-        check("rte_eth_dev_info_get", port_id, unsafe { sys::rte_eth_dev_info_get(port_id, &mut dev_info) })?;
+        check("rte_eth_dev_info_get", port_id, unsafe {
+            sys::rte_eth_dev_info_get(port_id, &mut dev_info)
+        })?;
         let name = port_name(port_id);
         let driver = if dev_info.driver_name.is_null() {
             String::new()
         } else {
             // SAFETY: the driver name is a static NUL-terminated string of the PMD.
-            unsafe { CStr::from_ptr(dev_info.driver_name) }.to_string_lossy().into_owned()
+            unsafe { CStr::from_ptr(dev_info.driver_name) }
+                .to_string_lossy()
+                .into_owned()
         };
         if config.queues > dev_info.max_rx_queues || config.queues > dev_info.max_tx_queues {
             return Err(PortError::TooManyQueues {
@@ -197,8 +207,13 @@ impl DpdkPort {
         // RSS: hash IP addresses (the source alone where the device can) so a host's packets reach one queue.
         let rss_offered = dev_info.flow_type_rss_offloads;
         let rss_hf = rss_offered & (u64::from(sys::RTE_ETH_RSS_IP) | RSS_L3_SRC_ONLY);
-        let want_rss = config.rss && config.queues > 1 && rss_hf & u64::from(sys::RTE_ETH_RSS_IP) != 0;
-        let key_len = if dev_info.hash_key_size == 0 { 40 } else { usize::from(dev_info.hash_key_size) };
+        let want_rss =
+            config.rss && config.queues > 1 && rss_hf & u64::from(sys::RTE_ETH_RSS_IP) != 0;
+        let key_len = if dev_info.hash_key_size == 0 {
+            40
+        } else {
+            usize::from(dev_info.hash_key_size)
+        };
         let mut key = default_key(key_len);
         let mut rss_on = false;
         if want_rss {
@@ -208,23 +223,29 @@ impl DpdkPort {
             conf.rx_adv_conf.rss_conf.rss_key_len = key_len as u8;
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
             // SAFETY: conf (and the key it points to) outlive the call, which copies them.
-            let ret = unsafe { sys::rte_eth_dev_configure(port_id, config.queues, config.queues, &conf) };
+            let ret =
+                unsafe { sys::rte_eth_dev_configure(port_id, config.queues, config.queues, &conf) };
             if ret == 0 {
                 rss_on = true;
             } else {
-                log::warn!("{name}: RSS configuration refused ({}); spreading is left to the device", strerror(-ret));
+                log::warn!(
+                    "{name}: RSS configuration refused ({}); spreading is left to the device",
+                    strerror(-ret)
+                );
             }
         }
         if !rss_on {
             let conf = sys::rte_eth_conf::default();
             // SAFETY: as above.
-            let ret = unsafe { sys::rte_eth_dev_configure(port_id, config.queues, config.queues, &conf) };
+            let ret =
+                unsafe { sys::rte_eth_dev_configure(port_id, config.queues, config.queues, &conf) };
             check("rte_eth_dev_configure", port_id, ret)?;
         }
 
         let (mut rx_desc, mut tx_desc) = (config.rx_descriptors, config.tx_descriptors);
         // SAFETY: valid port, writable u16s.
-        let ret = unsafe { sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut rx_desc, &mut tx_desc) };
+        let ret =
+            unsafe { sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut rx_desc, &mut tx_desc) };
         check("rte_eth_dev_adjust_nb_rx_tx_desc", port_id, ret)?;
         // SAFETY: plain query.
         let socket = unsafe { sys::rte_eth_dev_socket_id(port_id) };
@@ -233,11 +254,18 @@ impl DpdkPort {
             config.mbufs
         } else {
             // Every ring full, every queue's batches in flight, every cache full, and slack; at least 2047.
-            let per_queue = u32::from(rx_desc) + u32::from(tx_desc) + 2 * u32::from(config.burst) + config.mbuf_cache;
+            let per_queue = u32::from(rx_desc)
+                + u32::from(tx_desc)
+                + 2 * u32::from(config.burst)
+                + config.mbuf_cache;
             (u32::from(config.queues) * per_queue + 1024).max(2047)
         };
-        let cache = config.mbuf_cache.min(sys::RTE_MEMPOOL_CACHE_MAX_SIZE).min(mbufs / 2);
-        let pool_name = CString::new(format!("lzr_mbufs_{port_id}")).map_err(|_| PortError::InvalidConfig("pool name".into()))?;
+        let cache = config
+            .mbuf_cache
+            .min(sys::RTE_MEMPOOL_CACHE_MAX_SIZE)
+            .min(mbufs / 2);
+        let pool_name = CString::new(format!("lzr_mbufs_{port_id}"))
+            .map_err(|_| PortError::InvalidConfig("pool name".into()))?;
         // SAFETY: the name is a valid C string; DPDK copies it.
         let pool = unsafe {
             sys::rte_pktmbuf_pool_create(
@@ -253,38 +281,64 @@ impl DpdkPort {
             return Err(PortError::Port {
                 call: "rte_pktmbuf_pool_create",
                 port: port_id,
-                message: format!("{} ({mbufs} mbufs: give EAL more memory with -m)", super::last_error()),
+                message: format!(
+                    "{} ({mbufs} mbufs: give EAL more memory with -m)",
+                    super::last_error()
+                ),
             });
         }
         // From here on the pool and the configured device are released by PortShared's Drop on any error.
-        let shared = Arc::new(PortShared { port_id, pool, _eal: eal.guard() });
-        let socket_arg = if socket < 0 { sys::SOCKET_ID_ANY as u32 } else { socket as u32 };
+        let shared = Arc::new(PortShared {
+            port_id,
+            pool,
+            _eal: eal.guard(),
+        });
+        let socket_arg = if socket < 0 {
+            sys::SOCKET_ID_ANY as u32
+        } else {
+            socket as u32
+        };
         for q in 0..config.queues {
             // SAFETY: configured port, queue index below the configured count, live pool; NULL means defaults.
-            let ret = unsafe { sys::rte_eth_rx_queue_setup(port_id, q, rx_desc, socket_arg, std::ptr::null(), pool) };
+            let ret = unsafe {
+                sys::rte_eth_rx_queue_setup(port_id, q, rx_desc, socket_arg, std::ptr::null(), pool)
+            };
             check("rte_eth_rx_queue_setup", port_id, ret)?;
             // SAFETY: as above.
-            let ret = unsafe { sys::rte_eth_tx_queue_setup(port_id, q, tx_desc, socket_arg, std::ptr::null()) };
+            let ret = unsafe {
+                sys::rte_eth_tx_queue_setup(port_id, q, tx_desc, socket_arg, std::ptr::null())
+            };
             check("rte_eth_tx_queue_setup", port_id, ret)?;
         }
         if config.promiscuous {
             // SAFETY: valid port.
-            check("rte_eth_promiscuous_enable", port_id, unsafe { sys::rte_eth_promiscuous_enable(port_id) })?;
+            check("rte_eth_promiscuous_enable", port_id, unsafe {
+                sys::rte_eth_promiscuous_enable(port_id)
+            })?;
         }
         // SAFETY: every queue is set up.
-        check("rte_eth_dev_start", port_id, unsafe { sys::rte_eth_dev_start(port_id) })?;
+        check("rte_eth_dev_start", port_id, unsafe {
+            sys::rte_eth_dev_start(port_id)
+        })?;
 
-        let steering = if rss_on { read_rss(port_id, key_len, dev_info.reta_size) } else { None };
+        let steering = if rss_on {
+            read_rss(port_id, key_len, dev_info.reta_size)
+        } else {
+            None
+        };
         let mut mac = sys::rte_ether_addr::default();
         // SAFETY: valid port, writable address.
-        check("rte_eth_macaddr_get", port_id, unsafe { sys::rte_eth_macaddr_get(port_id, &mut mac) })?;
+        check("rte_eth_macaddr_get", port_id, unsafe {
+            sys::rte_eth_macaddr_get(port_id, &mut mac)
+        })?;
         let mut link = sys::rte_eth_link::default();
         // SAFETY: valid port, writable struct. A failure leaves link_status 0 (down), which is only reported.
         unsafe { sys::rte_eth_link_get_nowait(port_id, &mut link) };
 
         let max_frame = max_frame_len(pool);
-        let queues =
-            (0..config.queues).map(|q| DpdkQueue::new(shared.clone(), q, usize::from(config.burst), max_frame)).collect();
+        let queues = (0..config.queues)
+            .map(|q| DpdkQueue::new(shared.clone(), q, usize::from(config.burst), max_frame))
+            .collect();
         let info = PortInfo {
             port_id,
             name,
@@ -299,7 +353,11 @@ impl DpdkPort {
             link_up: link.link_status() != 0,
             socket,
         };
-        Ok(DpdkPort { shared, queues, info })
+        Ok(DpdkPort {
+            shared,
+            queues,
+            info,
+        })
     }
 
     /// What the port is and how it was set up.
@@ -333,7 +391,11 @@ impl Port for DpdkPort {
         // SAFETY: valid, started port; writable struct. On failure the counters read as zero.
         let ret = unsafe { sys::rte_eth_stats_get(self.shared.port_id, &mut s) };
         if ret < 0 {
-            log::warn!("rte_eth_stats_get({}): {}", self.shared.port_id, strerror(-ret));
+            log::warn!(
+                "rte_eth_stats_get({}): {}",
+                self.shared.port_id,
+                strerror(-ret)
+            );
         }
         PortStats {
             ipackets: s.ipackets,
@@ -365,7 +427,9 @@ fn find_port(device: &Device) -> Result<u16, PortError> {
             // SAFETY: plain query.
             let id = unsafe { sys::rte_eth_find_next(0) };
             if u32::from(id) >= sys::RTE_MAX_ETHPORTS {
-                return Err(PortError::NoSuchDevice("any port (no --vdev or bound device given to EAL)".into()));
+                return Err(PortError::NoSuchDevice(
+                    "any port (no --vdev or bound device given to EAL)".into(),
+                ));
             }
             Ok(id)
         }
@@ -382,11 +446,15 @@ fn find_port(device: &Device) -> Result<u16, PortError> {
             if let Some(id) = by_name(name) {
                 return Ok(id);
             }
-            let c = CString::new(args.as_str()).map_err(|_| PortError::InvalidConfig(format!("NUL in {args:?}")))?;
+            let c = CString::new(args.as_str())
+                .map_err(|_| PortError::InvalidConfig(format!("NUL in {args:?}")))?;
             // SAFETY: valid C string; EAL is running.
             let ret = unsafe { sys::rte_dev_probe(c.as_ptr()) };
             if ret < 0 {
-                return Err(PortError::Probe { device: args.clone(), message: strerror(-ret) });
+                return Err(PortError::Probe {
+                    device: args.clone(),
+                    message: strerror(-ret),
+                });
             }
             by_name(name).ok_or_else(|| PortError::NoSuchDevice(name.to_string()))
         }
@@ -400,29 +468,51 @@ fn port_name(port_id: u16) -> String {
         return format!("port{port_id}");
     }
     // SAFETY: DPDK wrote a NUL-terminated name into the buffer.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Reads back the key, hash functions and redirection table in force; None when any of them is unavailable
 /// (then the engine cannot predict the queue and steers in software).
 fn read_rss(port_id: u16, key_len: usize, reta_size: u16) -> Option<RssSteering> {
     let mut key = vec![0u8; key_len];
-    let mut conf = sys::rte_eth_rss_conf { rss_key: key.as_mut_ptr(), rss_key_len: key_len as u8, rss_hf: 0 };
+    let mut conf = sys::rte_eth_rss_conf {
+        rss_key: key.as_mut_ptr(),
+        rss_key_len: key_len as u8,
+        rss_hf: 0,
+    };
     // SAFETY: conf points at a key buffer of rss_key_len bytes.
-    if unsafe { sys::rte_eth_dev_rss_hash_conf_get(port_id, &mut conf) } != 0 || conf.rss_hf & u64::from(sys::RTE_ETH_RSS_IP) == 0 {
+    if unsafe { sys::rte_eth_dev_rss_hash_conf_get(port_id, &mut conf) } != 0
+        || conf.rss_hf & u64::from(sys::RTE_ETH_RSS_IP) == 0
+    {
         return None;
     }
     if reta_size == 0 {
         return None;
     }
     let groups = usize::from(reta_size).div_ceil(sys::RTE_ETH_RSS_RETA_SIZE_64 as usize);
-    let mut entries = vec![sys::rte_eth_rss_reta_entry64 { mask: u64::MAX, reta: [0; 64] }; groups];
+    let mut entries = vec![
+        sys::rte_eth_rss_reta_entry64 {
+            mask: u64::MAX,
+            reta: [0; 64]
+        };
+        groups
+    ];
     // SAFETY: `entries` covers reta_size entries in groups of 64, as the call requires.
     if unsafe { sys::rte_eth_dev_rss_reta_query(port_id, entries.as_mut_ptr(), reta_size) } != 0 {
         return None;
     }
-    let reta = entries.iter().flat_map(|e| e.reta).take(usize::from(reta_size)).collect();
-    Some(RssSteering { key, reta, src_only: conf.rss_hf & RSS_L3_SRC_ONLY != 0 })
+    let reta = entries
+        .iter()
+        .flat_map(|e| e.reta)
+        .take(usize::from(reta_size))
+        .collect();
+    Some(RssSteering {
+        key,
+        reta,
+        src_only: conf.rss_hf & RSS_L3_SRC_ONLY != 0,
+    })
 }
 
 /// The largest frame one mbuf of `pool` holds (single segment).
@@ -440,8 +530,14 @@ mod tests {
     fn devices_parse_from_their_usual_spellings() {
         assert_eq!("first".parse::<Device>().unwrap(), Device::First);
         assert_eq!("1".parse::<Device>().unwrap(), Device::Index(1));
-        assert_eq!("0000:3b:00.1".parse::<Device>().unwrap(), Device::Pci("0000:3b:00.1".into()));
-        assert_eq!("3b:00.0".parse::<Device>().unwrap(), Device::Pci("3b:00.0".into()));
+        assert_eq!(
+            "0000:3b:00.1".parse::<Device>().unwrap(),
+            Device::Pci("0000:3b:00.1".into())
+        );
+        assert_eq!(
+            "3b:00.0".parse::<Device>().unwrap(),
+            Device::Pci("3b:00.0".into())
+        );
         assert_eq!(
             "net_af_packet0,iface=v,qpairs=2".parse::<Device>().unwrap(),
             Device::Vdev("net_af_packet0,iface=v,qpairs=2".into())

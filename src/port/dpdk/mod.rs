@@ -26,16 +26,27 @@ pub enum PortError {
     BadEalArgument(String),
     #[error("DPDK EAL initialisation failed: {0}")]
     EalInit(String),
-    #[error("no DPDK ethdev port matches {0} (is the device bound to DPDK, or the vdev spelled right?)")]
+    #[error(
+        "no DPDK ethdev port matches {0} (is the device bound to DPDK, or the vdev spelled right?)"
+    )]
     NoSuchDevice(String),
     #[error("cannot probe DPDK device {device}: {message}")]
     Probe { device: String, message: String },
     #[error("{device} offers {max_rx} RX / {max_tx} TX queues; {requested} requested")]
-    TooManyQueues { device: String, requested: u16, max_rx: u16, max_tx: u16 },
+    TooManyQueues {
+        device: String,
+        requested: u16,
+        max_rx: u16,
+        max_tx: u16,
+    },
     #[error("invalid port setting: {0}")]
     InvalidConfig(String),
     #[error("{call} failed on port {port}: {message}")]
-    Port { call: &'static str, port: u16, message: String },
+    Port {
+        call: &'static str,
+        port: u16,
+        message: String,
+    },
     #[error("cannot launch a job on lcore {lcore}: {message}")]
     Launch { lcore: u32, message: String },
     #[error("cannot register this thread with DPDK: {0}")]
@@ -58,7 +69,11 @@ fn last_error() -> String {
 /// Maps a DPDK return value (negative errno on failure) to a result.
 fn check(call: &'static str, port: u16, ret: i32) -> Result<i32, PortError> {
     if ret < 0 {
-        Err(PortError::Port { call, port, message: strerror(-ret) })
+        Err(PortError::Port {
+            call,
+            port,
+            message: strerror(-ret),
+        })
     } else {
         Ok(ret)
     }

@@ -48,7 +48,12 @@ unsafe impl Send for DpdkRx {}
 unsafe impl Send for DpdkTx {}
 
 impl DpdkQueue {
-    pub(super) fn new(port: Arc<PortShared>, queue: u16, burst: usize, max_frame: usize) -> DpdkQueue {
+    pub(super) fn new(
+        port: Arc<PortShared>,
+        queue: u16,
+        burst: usize,
+        max_frame: usize,
+    ) -> DpdkQueue {
         let burst = burst.clamp(1, MAX_BURST);
         DpdkQueue {
             index: queue,
@@ -90,7 +95,9 @@ impl RxQueue for DpdkRx {
     fn recv_burst<F: FnMut(&[u8])>(&mut self, mut on_frame: F) -> usize {
         let port_id = self.port.port_id;
         // SAFETY: a started port and one of its queues, used by this thread only; room for `burst` pointers.
-        let n = unsafe { sys::rte_eth_rx_burst(port_id, self.queue, self.mbufs.as_mut_ptr(), self.burst) };
+        let n = unsafe {
+            sys::rte_eth_rx_burst(port_id, self.queue, self.mbufs.as_mut_ptr(), self.burst)
+        };
         let n = usize::from(n).min(MAX_BURST);
         let batch = FreeBatch(&mut self.mbufs[..n]);
         let mut delivered = 0;
@@ -105,7 +112,10 @@ impl RxQueue for DpdkRx {
             // SAFETY: the first segment's data starts at buf_addr + data_off and holds data_len bytes; the slice
             // is only lent to the closure, so it cannot outlive the mbuf.
             let frame = unsafe {
-                std::slice::from_raw_parts(sys::lzr_pktmbuf_mtod(m).cast::<u8>(), usize::from(mbuf.data_len))
+                std::slice::from_raw_parts(
+                    sys::lzr_pktmbuf_mtod(m).cast::<u8>(),
+                    usize::from(mbuf.data_len),
+                )
             };
             on_frame(frame);
             delivered += 1;
@@ -174,7 +184,14 @@ impl TxQueue for DpdkTx {
             let rest = &mut self.pending[sent..total];
             // SAFETY: a started port and one of its queues, this thread only; the device takes ownership of the
             // first `n` mbufs it reports.
-            let n = unsafe { sys::rte_eth_tx_burst(self.port.port_id, self.queue, rest.as_mut_ptr(), rest.len() as u16) };
+            let n = unsafe {
+                sys::rte_eth_tx_burst(
+                    self.port.port_id,
+                    self.queue,
+                    rest.as_mut_ptr(),
+                    rest.len() as u16,
+                )
+            };
             sent += usize::from(n);
         }
         if sent < total {
