@@ -205,15 +205,16 @@ fn tap_with_one_queue() {
         .wait_listening("198.18.1.1:8081", Duration::from_secs(15))
         .expect("http server listens");
 
-    let eal = format!(
-        "-l 0 {EAL_COMMON} --file-prefix lzr-tap-{} --vdev net_tap0,iface={tap}",
-        std::process::id()
-    );
+    // The tap is not named to EAL: the port hot-plugs it from its devargs (rte_dev_probe).
+    let eal = format!("-l 0 {EAL_COMMON} --file-prefix lzr-tap-{}", std::process::id());
+    let device = format!("net_tap0,iface={tap}");
     let json = selftest(
         &server,
         &[
             "--eal",
             &eal,
+            "--device",
+            &device,
             "--source-ip",
             "198.18.1.2",
             "--target",
