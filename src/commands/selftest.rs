@@ -434,6 +434,7 @@ fn run_on_dpdk(args: &Args, eal_args: &[String]) -> i32 {
         "driver": info.driver,
         "queues": info.queues,
         "rss": matches!(info.steering, Steering::Rss(_)),
+        "rss_offered": format!("{:#x}", info.rss_offered),
         "eal_ms": eal_ms,
         "second_init_refused": second_init_refused,
         "worker_lcores": workers,

@@ -253,7 +253,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
                     pending: Vec::with_capacity(config.burst.max(1)),
                     frames: 0,
                     no_buffer: 0,
-                    too_long: 0,
+                    bad_length: 0,
                 },
             })
             .collect(),
@@ -329,7 +329,7 @@ pub struct MemoryTx {
     pending: Vec<Vec<u8>>,
     frames: u64,
     no_buffer: u64,
-    too_long: u64,
+    bad_length: u64,
 }
 
 impl RxQueue for MemoryRx {
@@ -351,8 +351,8 @@ impl RxQueue for MemoryRx {
 
 impl TxQueue for MemoryTx {
     fn push_frame<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> bool {
-        if len > self.outgoing.max_frame_len {
-            self.too_long += 1;
+        if len == 0 || len > self.outgoing.max_frame_len {
+            self.bad_length += 1;
             return false;
         }
         if self.pending.len() >= self.burst {
@@ -404,7 +404,7 @@ impl QueuePair for MemoryQueue {
             rx_frames: self.rx.frames,
             tx_frames: self.tx.frames,
             tx_no_buffer: self.tx.no_buffer,
-            tx_too_long: self.tx.too_long,
+            tx_bad_length: self.tx.bad_length,
             ..QueueStats::default()
         }
     }
@@ -555,8 +555,9 @@ mod tests {
         let mut q = a.take_queues().remove(0);
         assert_eq!(q.split().1.max_frame_len(), 100);
         assert!(!q.push_frame(101, |_| {}));
+        assert!(!q.push_frame(0, |_| {}));
         assert!(q.push_frame(100, |buf| buf.fill(1)));
-        assert_eq!(q.stats().tx_too_long, 1);
+        assert_eq!(q.stats().tx_bad_length, 2);
     }
 
     #[test]

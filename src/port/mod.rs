@@ -52,8 +52,8 @@ pub trait RxQueue {
 /// The send half of a queue pair.
 pub trait TxQueue {
     /// Takes a port buffer of exactly `len` bytes, lets `fill` write the whole frame into it and queues it.
-    /// Sends the queued frames first when the batch is full. Returns false (and counts why) when `len` is larger
-    /// than a buffer or no buffer is free; `fill` is not called then. `fill` must write every byte: the buffer
+    /// Sends the queued frames first when the batch is full. Returns false (and counts why) when `len` is 0 or
+    /// larger than a buffer, or no buffer is free; `fill` is not called then. `fill` must write every byte: the buffer
     /// holds whatever an earlier frame left there.
     fn push_frame<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> bool;
 
@@ -111,8 +111,8 @@ pub struct QueueStats {
     pub tx_dropped: u64,
     /// `push_frame` calls refused: no free buffer.
     pub tx_no_buffer: u64,
-    /// `push_frame` calls refused: frame longer than a buffer.
-    pub tx_too_long: u64,
+    /// `push_frame` calls refused: length 0 or longer than a buffer.
+    pub tx_bad_length: u64,
 }
 
 /// Port-wide counters, as the device reports them.

@@ -6,6 +6,14 @@
 //! after that, and `rte_eal_cleanup` runs last.
 //!
 //! This module and `dpdk-sys` are the only places in lzr with `unsafe`; each block says why it holds.
+//!
+//! Found by trying (DPDK 22.11, see also dpdk-sys/README.md):
+//! - EAL probes every PCI device it may drive unless told `--no-pci` (or given `-a`): tests and vdev-only runs
+//!   pass `--no-pci` so EAL never touches the machine's own NIC.
+//! - net_tap gives the kernel side of the tap the port's own MAC address: on a tap, the peer's MAC (the
+//!   kernel's) equals the port's.
+//! - af_packet offers no RSS; tap offers hash functions (0x3afbc) but its RSS set-up could not be configured or
+//!   read back here (2 queues). Both run with [`crate::port::Steering::None`]: the engine steers in software.
 
 mod eal;
 mod ethdev;
@@ -20,7 +28,7 @@ use std::ffi::CStr;
 /// What can go wrong with EAL or a port.
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
-    #[error("DPDK EAL was already initialised in this process (EAL starts once per process)")]
+    #[error("DPDK EAL was already started (or tried) in this process: EAL starts once per process")]
     EalAlreadyInitialised,
     #[error("DPDK EAL argument contains a NUL byte: {0:?}")]
     BadEalArgument(String),

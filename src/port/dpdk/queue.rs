@@ -39,7 +39,7 @@ pub struct DpdkTx {
     frames: u64,
     dropped: u64,
     no_buffer: u64,
-    too_long: u64,
+    bad_length: u64,
 }
 
 // SAFETY: the mbuf pointers in these arrays are owned by this queue alone (received or allocated by it and not
@@ -75,7 +75,7 @@ impl DpdkQueue {
                 frames: 0,
                 dropped: 0,
                 no_buffer: 0,
-                too_long: 0,
+                bad_length: 0,
             },
         }
     }
@@ -138,8 +138,8 @@ impl Drop for PendingMbuf {
 
 impl TxQueue for DpdkTx {
     fn push_frame<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> bool {
-        if len > self.max_frame || len > usize::from(u16::MAX) {
-            self.too_long += 1;
+        if len == 0 || len > self.max_frame || len > usize::from(u16::MAX) {
+            self.bad_length += 1;
             return false;
         }
         if self.queued >= self.burst {
@@ -155,7 +155,7 @@ impl TxQueue for DpdkTx {
         // SAFETY: a fresh mbuf with at least max_frame bytes of tailroom; append reserves `len` of them.
         let data = unsafe { sys::rte_pktmbuf_append(m, len as u16) };
         if data.is_null() {
-            self.too_long += 1;
+            self.bad_length += 1;
             return false;
         }
         // SAFETY: `data` points at `len` writable bytes inside the mbuf, owned by this queue until queued.
@@ -243,7 +243,7 @@ impl QueuePair for DpdkQueue {
             tx_frames: self.tx.frames,
             tx_dropped: self.tx.dropped,
             tx_no_buffer: self.tx.no_buffer,
-            tx_too_long: self.tx.too_long,
+            tx_bad_length: self.tx.bad_length,
         }
     }
 }
