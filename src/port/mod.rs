@@ -37,8 +37,7 @@ pub type MacAddr = [u8; 6];
 
 /// Formats a MAC address as `aa:bb:cc:dd:ee:ff`.
 pub fn format_mac(mac: &MacAddr) -> String {
-    let [a, b, c, d, e, f] = *mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+    crate::wire::MacAddr(*mac).to_string()
 }
 
 /// The receive half of a queue pair.

@@ -28,7 +28,9 @@ use std::ffi::CStr;
 /// What can go wrong with EAL or a port.
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
-    #[error("DPDK EAL was already started (or tried) in this process: EAL starts once per process")]
+    #[error(
+        "DPDK EAL was already started (or tried) in this process: EAL starts once per process"
+    )]
     EalAlreadyInitialised,
     #[error("DPDK EAL argument contains a NUL byte: {0:?}")]
     BadEalArgument(String),
