@@ -113,7 +113,7 @@ impl TargetSpace {
         let mut starts = Vec::new();
         let mut before = Vec::new();
         let mut total: u64 = 0;
-        let too_big = || GeneratorError(format!("target space larger than 2^62 targets; narrow the targets or ports"));
+        let too_big = || GeneratorError("target space larger than 2^62 targets; narrow the targets or ports".to_owned());
         for (v6, ranges) in [(false, &addrs.v4), (true, &addrs.v6)] {
             for &(lo, hi) in ranges.as_slice() {
                 let size = u64::try_from((hi - lo).checked_add(1).ok_or_else(too_big)?).map_err(|_| too_big())?;
@@ -217,7 +217,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 fn pollard_rho(n: u64, seed: u64) -> u64 {
     let mut c = seed % (n - 1) + 1;
     loop {
-        let f = |x: u64| (mul_mod(x, x, n) + c) % n;
+        let f = |x: u64| ((u128::from(mul_mod(x, x, n)) + u128::from(c)) % u128::from(n)) as u64;
         let (mut x, mut y, mut d) = (2u64, 2u64, 1u64);
         while d == 1 {
             x = f(x);
@@ -376,6 +376,8 @@ mod tests {
         assert_eq!(prime_factors(((1u64 << 32) + 15) - 1), vec![2, 3, 5, 131, 364289]);
         let big = 1_000_000_007u64 * 998_244_353;
         assert_eq!(prime_factors(big * 4), vec![2, 998_244_353, 1_000_000_007]);
+        assert_eq!(prime_factors(1_000_000_007u64 * 1_000_000_007), vec![1_000_000_007]);
+        assert_eq!(prime_factors(1), Vec::<u64>::new());
     }
 
     #[test]
