@@ -104,8 +104,8 @@ fn fold_eq(key: &str, lower_ascii_name: &str) -> bool {
 
 #[derive(Default)]
 struct RawFields {
-    saddr: Option<String>,
-    daddr: Option<String>,
+    saddr: Option<Result<IpAddr, String>>,
+    daddr: Option<Result<IpAddr, String>>,
     sport: Option<i64>,
     dport: Option<i64>,
     seqnum: Option<i64>,
@@ -141,10 +141,10 @@ fn missing(name: &str) -> ParseError {
     ParseError::new(ErrorKind::MissingField, format!("missing field `{name}`"))
 }
 
-fn addr(name: &str, value: Option<String>) -> Result<IpAddr, ParseError> {
-    let text = value.ok_or_else(|| missing(name))?;
-    text.parse::<IpAddr>()
-        .map_err(|_| ParseError::new(ErrorKind::BadAddress, format!("`{name}` is not an IP address: {text:?}")))
+fn addr(name: &str, value: Option<Result<IpAddr, String>>) -> Result<IpAddr, ParseError> {
+    value
+        .ok_or_else(|| missing(name))?
+        .map_err(|text| ParseError::new(ErrorKind::BadAddress, format!("`{name}` is not an IP address: {text:?}")))
 }
 
 fn ranged(name: &str, value: Option<i64>, lo: i64, hi: i64) -> Result<i64, ParseError> {
@@ -178,16 +178,16 @@ impl<'de> Visitor<'de> for RawVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields, A::Error> {
         let mut raw = RawFields::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let Some(field) = field_for_key(&key) else {
+        while let Some(FieldKey(field)) = map.next_key::<FieldKey>()? {
+            let Some(field) = field else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
             // `null` leaves the field as it was, like Go.
             match field {
                 Field::Saddr | Field::Daddr => {
-                    let v: Option<StrValue> = map.next_value()?;
-                    if let Some(StrValue(s)) = v {
+                    let v: Option<AddrValue> = map.next_value()?;
+                    if let Some(AddrValue(s)) = v {
                         if field == Field::Saddr {
                             raw.saddr = Some(s);
                         } else {
@@ -215,19 +215,39 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-/// A JSON string (numbers are refused, as Go refuses them for a string field).
-struct StrValue(String);
+/// An object key, matched without allocating.
+struct FieldKey(Option<Field>);
 
-impl<'de> de::Deserialize<'de> for StrValue {
+impl<'de> de::Deserialize<'de> for FieldKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = StrValue;
+            type Value = FieldKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldKey, E> {
+                Ok(FieldKey(field_for_key(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON string holding an address, kept as parsed or as the text for the error message (numbers are
+/// refused, as Go refuses them for a string field).
+struct AddrValue(Result<IpAddr, String>);
+
+impl<'de> de::Deserialize<'de> for AddrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AddrValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrValue, E> {
-                Ok(StrValue(v.to_owned()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AddrValue, E> {
+                Ok(AddrValue(v.parse::<IpAddr>().map_err(|_| v.to_owned())))
             }
         }
         d.deserialize_str(V)

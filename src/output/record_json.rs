@@ -82,6 +82,21 @@ pub fn write_addr(out: &mut Vec<u8>, addr: IpAddr, style: Ipv6Style) {
     }
 }
 
+/// Appends `v` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// Encodes records as JSON lines.
 #[derive(Clone, Debug)]
 pub struct RecordEncoder {
@@ -101,36 +116,38 @@ impl RecordEncoder {
 
     /// Appends the record and a trailing newline to `out`.
     pub fn encode(&mut self, r: &Record, out: &mut Vec<u8>) {
-        fn b(v: bool) -> &'static str {
-            if v {
-                "true"
-            } else {
-                "false"
-            }
-        }
         out.extend_from_slice(b"{\"saddr\":\"");
         write_addr(out, r.saddr, self.ipv6);
         out.extend_from_slice(b"\",\"daddr\":\"");
         write_addr(out, r.daddr, self.ipv6);
-        let _ = write!(
-            out,
-            "\",\"sport\":{},\"dport\":{},\"seqnum\":{},\"acknum\":{},\"window\":{},\"ttl\":{},\"Counter\":{},\
-             \"ACK\":{},\"ACKed\":{},\"SYN\":{},\"RST\":{},\"FIN\":{},\"PUSH\":{},\"HandshakeNum\":{}",
-            r.sport,
-            r.dport,
-            r.seqnum,
-            r.acknum,
-            r.window,
-            r.ttl,
-            r.counter,
-            b(r.flags.ack()),
-            b(r.acked),
-            b(r.flags.syn()),
-            b(r.flags.rst()),
-            b(r.flags.fin()),
-            b(r.flags.psh()),
-            r.handshake_num,
-        );
+        // Field by field without `fmt`: this runs once per record.
+        let fields: [(&[u8], u64); 7] = [
+            (b"\",\"sport\":", u64::from(r.sport)),
+            (b",\"dport\":", u64::from(r.dport)),
+            (b",\"seqnum\":", u64::from(r.seqnum)),
+            (b",\"acknum\":", u64::from(r.acknum)),
+            (b",\"window\":", u64::from(r.window)),
+            (b",\"ttl\":", u64::from(r.ttl)),
+            (b",\"Counter\":", u64::from(r.counter)),
+        ];
+        for (key, value) in fields {
+            out.extend_from_slice(key);
+            push_u64(out, value);
+        }
+        let flags: [(&[u8], bool); 6] = [
+            (b",\"ACK\":", r.flags.ack()),
+            (b",\"ACKed\":", r.acked),
+            (b",\"SYN\":", r.flags.syn()),
+            (b",\"RST\":", r.flags.rst()),
+            (b",\"FIN\":", r.flags.fin()),
+            (b",\"PUSH\":", r.flags.psh()),
+        ];
+        for (key, value) in flags {
+            out.extend_from_slice(key);
+            out.extend_from_slice(if value { b"true" } else { b"false" });
+        }
+        out.extend_from_slice(b",\"HandshakeNum\":");
+        push_u64(out, u64::from(r.handshake_num));
         if !r.fingerprint.is_empty() {
             out.extend_from_slice(b",\"fingerprint\":");
             gojson::write_string(out, r.fingerprint.as_bytes());
@@ -153,9 +170,11 @@ impl RecordEncoder {
             gojson::write_string(out, r.handshake.as_bytes());
             if !r.data.is_empty() {
                 out.extend_from_slice(b",\"data_b64\":\"");
-                let mut encoded = String::with_capacity(r.data.len().div_ceil(3) * 4);
-                base64::engine::general_purpose::STANDARD.encode_string(&r.data, &mut encoded);
-                out.extend_from_slice(encoded.as_bytes());
+                let start = out.len();
+                out.resize(start + r.data.len().div_ceil(3) * 4, 0);
+                // The slice is sized exactly for padded base64, so encoding cannot run out of room.
+                let written = base64::engine::general_purpose::STANDARD.encode_slice(&r.data, &mut out[start..]).unwrap_or(0);
+                out.truncate(start + written);
                 out.push(b'"');
             }
         }

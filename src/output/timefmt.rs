@@ -92,9 +92,20 @@ impl TimeFormatter {
     }
 }
 
+/// Zero-padded decimal without going through `fmt` (this is on the per-record path).
 fn push_num(out: &mut Vec<u8>, v: i64, width: usize) {
-    let s = format!("{v:0width$}");
-    out.extend_from_slice(s.as_bytes());
+    if v < 0 {
+        out.push(b'-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut digits = [b'0'; 20];
+    let mut len = 0;
+    while n > 0 || len < width {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    out.extend(digits[..len].iter().rev());
 }
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (H. Hinnant's algorithm).
