@@ -91,6 +91,17 @@ mod tests {
         assert_eq!(parse_line("2001:0db8:0000:0000:0000:0000:0000:0001;443").unwrap(), Some(t("2001:db8::1", 443)));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_target_round_trips_in_every_form(v4 in proptest::num::u32::ANY, v6 in proptest::num::u128::ANY, port in 1u16..) {
+            for addr in [IpAddr::from(std::net::Ipv4Addr::from(v4)), IpAddr::from(std::net::Ipv6Addr::from(v6))] {
+                let target = Target { addr, port };
+                proptest::prop_assert_eq!(parse_line(&target.to_string()).unwrap(), Some(target));
+                proptest::prop_assert_eq!(parse_line(&format!("{addr};{port}")).unwrap(), Some(target));
+            }
+        }
+    }
+
     #[test]
     fn skips_blank_and_comment_lines() {
         assert_eq!(parse_line("").unwrap(), None);

@@ -98,6 +98,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_string_round_trips_through_a_json_parser(s in "\\PC*|[\u{0}-\u{7f}\u{2028}\u{2029}]*") {
+            let back: String = serde_json::from_str(&to_string(s.as_bytes())).unwrap();
+            proptest::prop_assert_eq!(back, s);
+        }
+
+        #[test]
+        fn any_bytes_give_valid_json_without_raw_controls_or_html(b in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let encoded = to_string(&b);
+            let back: String = serde_json::from_str(&encoded).unwrap();
+            // Each invalid byte becomes exactly one U+FFFD.
+            let invalid: usize = b.utf8_chunks().map(|c| c.invalid().len()).sum();
+            let valid_fffd = b.utf8_chunks().map(|c| c.valid().matches('\u{fffd}').count()).sum::<usize>();
+            proptest::prop_assert_eq!(back.matches('\u{fffd}').count(), invalid + valid_fffd);
+            proptest::prop_assert!(!encoded.bytes().any(|c| c < 0x20 || c == b'<' || c == b'>' || c == b'&'));
+        }
+    }
+
     #[test]
     fn output_is_valid_json_that_round_trips_valid_utf8() {
         let s = "HTTP/1.1 200 OK\r\nServer: x<y>&z\u{2028}\u{1}\"\\";
