@@ -2,4 +2,5 @@
 //! `pub fn run(args: Args) -> i32` (the process exit code); `crate::cli` parses the command line and dispatches.
 
 pub mod fingerprint;
+pub mod scan;
 pub mod selftest;

@@ -1,1 +1,28 @@
-//! engine: see the helper brief; filled in by its owner.
+//! The engine: what one worker does with every frame and every timer, gluing a port queue pair, the
+//! neighbour logic, a flow shard and the handshakes.
+//!
+//! ```text
+//!  command ring ──▶ Open / ZmapSynAck ──────────────────────────┐
+//!  rx burst ──▶ wire::parse_frame ─┬─ ARP / ND ─▶ neighbor ─▶ reply ─────────────────────────┐
+//!                                  ├─ TCP, another worker's host ─▶ that worker's inbox       │
+//!  inbox ─────────────────────────▶├─ TCP, ours ─▶ checksum ─▶ flow shard ─▶ Transmit ─▶ Emitter ─▶ tx burst
+//!                                  └─ other: counted                  │                (templates + probe bytes)
+//!  clock ─▶ Tick (every ms) ─────────────────────────────────────────┤
+//!                                                                     └▶ Finished ─▶ matcher (label) ─▶ result ring
+//! ```
+//! The flow layer decides; the engine only translates frames to segments and actions to frames. Records get
+//! their handshake name and fingerprint here, on the worker's core, so the management thread only writes.
+
+pub mod counters;
+pub mod emit;
+pub mod probes;
+pub mod steer;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use counters::{EngineCounters, WorkerStats};
+pub use probes::Probes;
+pub use steer::Owner;
+pub use worker::{run_worker, Clock, Command, Control, WorkerLinks, WorkerReport, WorkerSetup};

@@ -217,6 +217,23 @@ impl FrameTemplate {
         self.fill(&self.plain, buf, to, &f)
     }
 
+    /// Writes any option-less segment with the given fields (a responder's SYN-ACK or data, in the simulator
+    /// and in tests); returns the frame length, [`ack_len`](Self::ack_len)`(payload.len())`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment(
+        &self,
+        buf: &mut [u8],
+        to: Endpoints,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        window: u16,
+        payload: &[u8],
+    ) -> Result<usize, BuildError> {
+        let f = Fields { seq, ack, flags, window, payload };
+        self.fill(&self.plain, buf, to, &f)
+    }
+
     fn fill(&self, img: &Image, buf: &mut [u8], to: Endpoints, f: &Fields<'_>) -> Result<usize, BuildError> {
         let total = img.len + f.payload.len();
         let tcp_len = total - self.tcp_at;

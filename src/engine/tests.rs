@@ -1,0 +1,197 @@
+//! The worker end to end on the in-memory port: a scripted host on the far end answers like a web server,
+//! a silent middlebox, or a closed port; the records that come out are checked field by field.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+
+use super::*;
+use crate::flow::{FlowConfig, Target};
+use crate::handshakes::{HandshakeList, Matcher};
+use crate::neighbor::NeighborConfig;
+use crate::port::memory::{pair, MemoryConfig};
+use crate::port::{Port, QueuePair, Steering};
+use crate::record::{Outcome, Record};
+use crate::wire::{parse_frame, Endpoints, Frame, FrameTemplate, MacAddr, TcpFlags, TemplateConfig};
+
+const SCANNER: &str = "198.18.0.2";
+const WEB: &str = "198.18.1.1";
+const CLOSED: &str = "198.18.1.2";
+const SILENT: &str = "198.18.1.3";
+const HTTP_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nServer: scripted\r\nContent-Length: 0\r\n\r\n";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Answers like three hosts: a web server, a closed port, and a host that ACKs the handshake but drops data.
+fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr, out: &mut Vec<Vec<u8>>) {
+    let Ok(Frame::Tcp(t)) = parse_frame(frame) else { return };
+    let template = FrameTemplate::new(host_mac, scanner_mac, t.dst_ip, TemplateConfig::original());
+    let to = Endpoints { dst_ip: t.src_ip, src_port: t.dst_port, dst_port: t.src_port };
+    let mut buf = vec![0u8; 1514];
+    let mut reply = |seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]| {
+        let n = template.segment(&mut buf, to, seq, ack, flags, 65535, payload).unwrap();
+        out.push(buf[..n].to_vec());
+    };
+    let host_isn = 5000u32;
+    if t.flags == TcpFlags::SYN {
+        if t.dst_ip == ip(CLOSED) {
+            reply(0, t.seq.wrapping_add(1), TcpFlags::RST_ACK, &[]);
+        } else {
+            reply(host_isn, t.seq.wrapping_add(1), TcpFlags::SYN_ACK, &[]);
+        }
+    } else if !t.payload.is_empty() && t.dst_ip == ip(WEB) {
+        let ack = t.seq.wrapping_add(t.payload.len() as u32);
+        reply(host_isn + 1, ack, TcpFlags::PSH_ACK, HTTP_ANSWER);
+    }
+}
+
+fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let config = MemoryConfig::default();
+    let (mut scanner_port, mut host_port) = pair(&config);
+    let queue = scanner_port.take_queues().pop().unwrap();
+    let mut host_queue = host_port.take_queues().pop().unwrap();
+    let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
+
+    let list = HandshakeList::parse(handshakes).unwrap();
+    let flow = FlowConfig {
+        handshakes: list.len() as u8,
+        retransmit_ms: 20,
+        timeout_ms: 60,
+        table_capacity: 1024,
+        ..FlowConfig::default()
+    };
+    let setup = WorkerSetup {
+        index: 0,
+        flow,
+        matcher: Matcher::new(&list),
+        probes: Probes::new(list),
+        neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
+        mac: scanner_mac,
+        gateway: host_mac,
+        original_syn: false,
+        owner: Owner::new(&Steering::None, 1, [1, 2]),
+        clock: Clock::new(),
+    };
+    let links = WorkerLinks {
+        commands: Arc::new(ArrayQueue::new(64)),
+        results: Arc::new(ArrayQueue::new(64)),
+        inboxes: Arc::new(vec![ArrayQueue::new(16)]),
+        stats: Arc::new(WorkerStats::default()),
+        control: Arc::new(Control::default()),
+    };
+    for (addr, port) in targets {
+        let t = Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) };
+        links.commands.push(Command::Open(t)).unwrap();
+    }
+    let worker_links = links.clone();
+    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut replies = Vec::new();
+    while records.len() < targets.len() && Instant::now() < deadline {
+        host_queue.recv_burst(|f| script_host(f, scanner_mac, host_mac, &mut replies));
+        for r in replies.drain(..) {
+            assert!(host_queue.push_frame(r.len(), |b| b.copy_from_slice(&r)));
+        }
+        host_queue.flush();
+        while let Some(r) = links.results.pop() {
+            records.push(r);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    links.control.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let report = worker.join().unwrap();
+    while let Some(r) = links.results.pop() {
+        records.push(r);
+    }
+    records.sort_by_key(|r| r.saddr);
+    (records, report)
+}
+
+#[test]
+fn web_server_closed_port_and_silent_host_each_get_their_record() {
+    let (records, report) = run(&[(WEB, 80), (CLOSED, 80), (SILENT, 80)], "http");
+    assert_eq!(records.len(), 3, "{records:#?}");
+
+    let web = &records[0];
+    assert_eq!(web.saddr, ip(WEB));
+    assert_eq!(web.outcome, Outcome::Data);
+    assert_eq!(web.fingerprint, "http");
+    assert_eq!(web.handshake, "http");
+    assert_eq!(web.data, HTTP_ANSWER);
+    assert!(web.acked && web.flags.psh());
+
+    assert_eq!(records[1].outcome, Outcome::Closed);
+    assert_eq!(records[1].fingerprint, "unknown");
+    assert_eq!(records[2].outcome, Outcome::DataNotAcked);
+
+    assert_eq!(report.flow.syns_opened, 3);
+    assert_eq!(report.engine.bad_tcp_checksum, 0);
+    assert_eq!(report.engine.tx_build_errors, 0);
+    assert!(report.flow.ack_retransmissions >= 1, "the silent host gets the PSH retransmission");
+}
+
+#[test]
+fn arp_requests_for_our_address_are_answered() {
+    use crate::wire::{ArpOperation, ArpRepr};
+    let config = MemoryConfig::default();
+    let (mut scanner_port, mut host_port) = pair(&config);
+    let queue = scanner_port.take_queues().pop().unwrap();
+    let mut host_queue = host_port.take_queues().pop().unwrap();
+    let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
+    let list = HandshakeList::parse("http").unwrap();
+    let setup = WorkerSetup {
+        index: 0,
+        flow: FlowConfig { handshakes: 1, table_capacity: 64, ..FlowConfig::default() },
+        matcher: Matcher::new(&list),
+        probes: Probes::new(list),
+        neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
+        mac: scanner_mac,
+        gateway: host_mac,
+        original_syn: false,
+        owner: Owner::new(&Steering::None, 1, [1, 2]),
+        clock: Clock::new(),
+    };
+    let links = WorkerLinks {
+        commands: Arc::new(ArrayQueue::new(4)),
+        results: Arc::new(ArrayQueue::new(4)),
+        inboxes: Arc::new(vec![ArrayQueue::new(4)]),
+        stats: Arc::new(WorkerStats::default()),
+        control: Arc::new(Control::default()),
+    };
+    let worker_links = links.clone();
+    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+    let request = ArpRepr {
+        operation: ArpOperation::Request,
+        sender_mac: host_mac,
+        sender_ip: WEB.parse().unwrap(),
+        target_mac: MacAddr([0; 6]),
+        target_ip: SCANNER.parse().unwrap(),
+    };
+    assert!(host_queue.push_frame(ArpRepr::FRAME_LEN, |b| {
+        request.build_frame(b).unwrap();
+    }));
+    host_queue.flush();
+    let mut answer = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while answer.is_none() && Instant::now() < deadline {
+        host_queue.recv_burst(|f| {
+            if let Ok(Frame::Arp(a)) = parse_frame(f) {
+                answer = Some(a);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    links.control.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let report = worker.join().unwrap();
+    let a = answer.expect("an ARP reply");
+    assert_eq!(a.arp.operation, ArpOperation::Reply);
+    assert_eq!(a.arp.sender_mac, scanner_mac);
+    assert_eq!(a.arp.target_ip, WEB.parse::<std::net::Ipv4Addr>().unwrap());
+    assert_eq!(report.engine.neighbor_replies, 1);
+}

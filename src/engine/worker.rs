@@ -1,0 +1,354 @@
+//! One worker: the loop pinned to one lcore that owns one RX and one TX queue, one flow shard and its timers.
+//! Nothing on this path is shared with other workers except lock-free rings (commands in, records out, and
+//! frames handed over when the device cannot steer by source address).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_queue::ArrayQueue;
+
+use crate::flow::{Event, FlowConfig, FlowCounters, FlowShard, Segment, SynAckFields, Target};
+use crate::handshakes::Matcher;
+use crate::neighbor::{Neighbor, NeighborConfig};
+use crate::port::{QueuePair, RxQueue, TxQueue};
+use crate::record::Record;
+use crate::wire::{parse_frame, Frame, MacAddr};
+
+use super::counters::{EngineCounters, WorkerStats};
+use super::emit::{Emitter, Templates};
+use super::probes::Probes;
+use super::steer::Owner;
+
+/// A target for a worker, routed by the management thread to the target's owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Open a handshake ourselves (stateless SYN).
+    Open(Target),
+    /// Continue the handshake ZMap opened.
+    ZmapSynAck(SynAckFields),
+}
+
+/// Signals from the management thread to every worker.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Input is over and nothing is in flight: leave the loop once idle.
+    pub stop: AtomicBool,
+    /// Expire every flow now (records still written), e.g. on SIGINT or at the end of the cooldown.
+    pub drain: AtomicBool,
+}
+
+/// Wall-clock nanoseconds from a monotonic source: records carry real timestamps, timers never go backwards.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+    base_ns: u64,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let base_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        Clock { start: Instant::now(), base_ns }
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.base_ns + self.start.elapsed().as_nanos() as u64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// Rings joining one worker to the management thread and to the other workers.
+#[derive(Clone, Debug)]
+pub struct WorkerLinks {
+    pub commands: Arc<ArrayQueue<Command>>,
+    pub results: Arc<ArrayQueue<Record>>,
+    /// Every worker's inbox of handed-over frames, indexed by worker.
+    pub inboxes: Arc<Vec<ArrayQueue<Vec<u8>>>>,
+    pub stats: Arc<WorkerStats>,
+    pub control: Arc<Control>,
+}
+
+/// Everything a worker is configured with.
+#[derive(Clone, Debug)]
+pub struct WorkerSetup {
+    pub index: usize,
+    pub flow: FlowConfig,
+    pub probes: Probes,
+    pub matcher: Matcher,
+    /// Answers ARP / neighbour solicitations for our addresses (the gateway is already resolved).
+    pub neighbor: NeighborConfig,
+    pub mac: MacAddr,
+    pub gateway: MacAddr,
+    /// Send SYNs exactly as the original (no MSS option).
+    pub original_syn: bool,
+    pub owner: Owner,
+    pub clock: Clock,
+}
+
+/// What a worker hands back when it leaves its loop.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerReport {
+    pub engine: EngineCounters,
+    pub flow: FlowCounters,
+}
+
+/// Commands taken per loop turn: bounds the time between two receive bursts.
+const COMMAND_BATCH: usize = 256;
+/// Handed-over frames taken per loop turn.
+const INBOX_BATCH: usize = 256;
+/// Loop turns between two publications of the live figures.
+const PUBLISH_EVERY: u32 = 1024;
+
+/// Runs one worker until the management thread says stop and nothing is left in flight.
+pub fn run_worker<Q: QueuePair>(setup: WorkerSetup, mut queue: Q, links: WorkerLinks) -> WorkerReport {
+    let mut worker = match Worker::new(setup, links) {
+        Ok(w) => w,
+        Err(report) => return report,
+    };
+    worker.run(&mut queue);
+    worker.report()
+}
+
+struct Worker {
+    index: usize,
+    shard: FlowShard,
+    neighbor: Neighbor,
+    templates: Templates,
+    probes: Probes,
+    matcher: Matcher,
+    owner: Owner,
+    clock: Clock,
+    links: WorkerLinks,
+    counters: EngineCounters,
+    scratch: Vec<u8>,
+    finished: Vec<Record>,
+    pending: VecDeque<Record>,
+    last_tick_ms: u64,
+    drained: bool,
+}
+
+impl Worker {
+    fn new(setup: WorkerSetup, links: WorkerLinks) -> Result<Worker, WorkerReport> {
+        // The runner validates the flow configuration before launching; a failure here leaves an empty report.
+        let shard = FlowShard::new(setup.flow).map_err(|e| {
+            log::error!("worker {}: {e}", setup.index);
+            WorkerReport::default()
+        })?;
+        let now_ms = setup.clock.now_ns() / 1_000_000;
+        Ok(Worker {
+            index: setup.index,
+            shard,
+            neighbor: Neighbor::new(setup.neighbor, now_ms),
+            templates: Templates::new(setup.mac, setup.gateway, setup.original_syn),
+            probes: setup.probes,
+            matcher: setup.matcher,
+            owner: setup.owner,
+            clock: setup.clock,
+            links,
+            counters: EngineCounters::default(),
+            scratch: Vec::with_capacity(2048),
+            finished: Vec::new(),
+            pending: VecDeque::new(),
+            last_tick_ms: now_ms,
+            drained: false,
+        })
+    }
+
+    fn report(&self) -> WorkerReport {
+        WorkerReport { engine: self.counters.clone(), flow: self.shard.counters().clone() }
+    }
+
+    fn run<Q: QueuePair>(&mut self, queue: &mut Q) {
+        let mut turns: u32 = 0;
+        loop {
+            let now = self.clock.now_ns();
+            let (rx, tx) = queue.split();
+            let took = self.take_commands(now, tx);
+            let received = self.receive(now, rx, tx);
+            let handed = self.take_inbox(now, tx);
+            if received + handed > 0 {
+                self.event(Event::EndOfBurst, now, tx);
+            }
+            let now_ms = now / 1_000_000;
+            if now_ms != self.last_tick_ms {
+                self.last_tick_ms = now_ms;
+                self.event(Event::Tick, now, tx);
+            }
+            if !self.drained && self.links.control.drain.load(Relaxed) {
+                self.drained = true;
+                self.event(Event::ExpireAll, now, tx);
+            }
+            tx.flush();
+            self.deliver_records();
+
+            let idle = took == 0
+                && self.links.commands.is_empty()
+                && self.shard.is_idle()
+                && self.pending.is_empty()
+                && self.inbox().is_empty();
+            turns = turns.wrapping_add(1);
+            if turns % PUBLISH_EVERY == 0 || idle {
+                self.publish(idle);
+            }
+            if idle && self.links.control.stop.load(Relaxed) {
+                // A drain leaves tombstones only; expire them so the last counters are final.
+                self.event(Event::ExpireAll, now, tx);
+                tx.flush();
+                self.deliver_records();
+                if self.pending.is_empty() {
+                    self.publish(true);
+                    return;
+                }
+            }
+            if received == 0 && handed == 0 && took == 0 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Feeds one event to the flow shard, turning its actions into frames on `tx`.
+    fn event<T: TxQueue>(&mut self, event: Event<'_>, now: u64, tx: &mut T) {
+        let mut sink = Emitter {
+            tx,
+            templates: &mut self.templates,
+            probes: &self.probes,
+            scratch: &mut self.scratch,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        };
+        self.shard.handle(event, now, &self.probes, &mut sink);
+    }
+
+    fn inbox(&self) -> &ArrayQueue<Vec<u8>> {
+        &self.links.inboxes[self.index]
+    }
+
+    fn take_commands<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
+        let mut took = 0;
+        while took < COMMAND_BATCH {
+            let Some(cmd) = self.links.commands.pop() else { break };
+            took += 1;
+            let event = match cmd {
+                Command::Open(t) => Event::Open(t),
+                Command::ZmapSynAck(f) => Event::ZmapSynAck(f),
+            };
+            self.event(event, now, tx);
+        }
+        self.counters.commands += took as u64;
+        took
+    }
+
+    fn receive<R: RxQueue, T: TxQueue>(&mut self, now: u64, rx: &mut R, tx: &mut T) -> usize {
+        rx.recv_burst(|bytes| {
+            self.counters.rx_frames += 1;
+            self.handle_frame(bytes, now, tx, false);
+        })
+    }
+
+    fn take_inbox<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
+        let mut n = 0;
+        while n < INBOX_BATCH {
+            let Some(frame) = self.inbox().pop() else { break };
+            n += 1;
+            self.counters.handed_in += 1;
+            self.handle_frame(&frame, now, tx, true);
+        }
+        n
+    }
+
+    /// One received frame: neighbour traffic is answered here, TCP goes to its owner's flow shard.
+    fn handle_frame<T: TxQueue>(&mut self, bytes: &[u8], now: u64, tx: &mut T, handed_in: bool) {
+        let frame = match parse_frame(bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                self.counters.parse_drops.count(e);
+                return;
+            }
+        };
+        match frame {
+            Frame::Tcp(t) => {
+                if !handed_in {
+                    let owner = self.owner.of(t.src_ip, t.dst_ip);
+                    if owner != self.index {
+                        self.hand_off(owner, bytes);
+                        return;
+                    }
+                }
+                if !t.checksum_valid() {
+                    self.counters.bad_tcp_checksum += 1;
+                    return;
+                }
+                self.counters.rx_segments += 1;
+                let seg = Segment {
+                    remote: t.src_ip,
+                    remote_port: t.src_port,
+                    local: t.dst_ip,
+                    local_port: t.dst_port,
+                    seq: t.seq,
+                    ack: t.ack,
+                    window: t.window,
+                    flags: t.flags,
+                    ttl: t.ttl,
+                    payload: t.payload,
+                };
+                self.event(Event::Segment(seg), now, tx);
+            }
+            Frame::Arp(_) | Frame::Ndp(_) => {
+                if let Some(reply) = self.neighbor.handle_frame(&frame) {
+                    let mut ok = false;
+                    if tx.push_frame(reply.len(), |buf| ok = reply.build(buf).is_ok()) && ok {
+                        self.counters.neighbor_replies += 1;
+                    } else {
+                        self.counters.tx_refused += 1;
+                    }
+                }
+            }
+            Frame::Other { .. } => self.counters.other_frames += 1,
+        }
+    }
+
+    /// Software steering: the device delivered a frame of another worker's host here. The copy costs one
+    /// allocation per misdelivered frame, which only vdevs without RSS (af_packet, tap, memif) ever pay.
+    fn hand_off(&mut self, owner: usize, bytes: &[u8]) {
+        match self.links.inboxes.get(owner) {
+            Some(inbox) if inbox.push(bytes.to_vec()).is_ok() => self.counters.handed_off += 1,
+            _ => self.counters.handoff_full += 1,
+        }
+    }
+
+    /// Labels finished flows and passes them to the management thread. A full result ring keeps them here
+    /// until it has room: records are never dropped.
+    fn deliver_records(&mut self) {
+        for mut r in self.finished.drain(..) {
+            r.handshake = self.probes.name(r.handshake_num);
+            r.fingerprint = if r.data.is_empty() {
+                crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
+            } else {
+                // The probe as sent, for echo detection. The seed only varies TLS's random bytes, so a reflected
+                // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
+                self.scratch.clear();
+                self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
+                self.matcher.label_with_probe(&r.data, Some(&self.scratch)).into_owned()
+            };
+            self.pending.push_back(r);
+        }
+        while let Some(r) = self.pending.pop_front() {
+            if let Err(r) = self.links.results.push(r) {
+                self.pending.push_front(r);
+                break;
+            }
+        }
+    }
+
+    fn publish(&self, idle: bool) {
+        let stats = &self.links.stats;
+        stats.publish(&self.counters, self.shard.counters(), self.shard.active_flows());
+        stats.idle.store(idle, Relaxed);
+    }
+}
