@@ -107,10 +107,7 @@ const PUBLISH_EVERY: u32 = 1024;
 
 /// Runs one worker until the management thread says stop and nothing is left in flight.
 pub fn run_worker<Q: QueuePair>(setup: WorkerSetup, mut queue: Q, links: WorkerLinks) -> WorkerReport {
-    let mut worker = match Worker::new(setup, links) {
-        Ok(w) => w,
-        Err(report) => return report,
-    };
+    let Some(mut worker) = Worker::new(setup, links) else { return WorkerReport::default() };
     worker.run(&mut queue);
     worker.report()
 }
@@ -134,14 +131,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(setup: WorkerSetup, links: WorkerLinks) -> Result<Worker, WorkerReport> {
+    fn new(setup: WorkerSetup, links: WorkerLinks) -> Option<Worker> {
         // The runner validates the flow configuration before launching; a failure here leaves an empty report.
-        let shard = FlowShard::new(setup.flow).map_err(|e| {
-            log::error!("worker {}: {e}", setup.index);
-            WorkerReport::default()
-        })?;
+        let shard = FlowShard::new(setup.flow).map_err(|e| log::error!("worker {}: {e}", setup.index)).ok()?;
         let now_ms = setup.clock.now_ns() / 1_000_000;
-        Ok(Worker {
+        Some(Worker {
             index: setup.index,
             shard,
             neighbor: Neighbor::new(setup.neighbor, now_ms),
