@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use lzr::handshakes::matcher::Matches;
 use lzr::handshakes::tls::RANDOM_OFFSET;
-use lzr::handshakes::{probe_bytes, registry, HandshakeList, Matcher, MatcherOptions, ProbeContext};
+use lzr::handshakes::{
+    probe_bytes, registry, HandshakeList, Matcher, MatcherOptions, ProbeContext,
+};
 
 /// The index must not shrink below this (156 captures + 3 constructed answers when written).
 const MIN_ENTRIES: usize = 150;
@@ -126,7 +128,11 @@ impl Capture {
     /// Metadata that must agree with the bytes, whatever the label.
     fn check_metadata(&self, data: &[u8]) -> Result<(), String> {
         if data.len() != self.bytes {
-            return Err(format!("file has {} bytes, index says {}", data.len(), self.bytes));
+            return Err(format!(
+                "file has {} bytes, index says {}",
+                data.len(),
+                self.bytes
+            ));
         }
         if (self.bytes > 0) != (self.end == "data") {
             return Err(format!("{} bytes but end = `{}`", self.bytes, self.end));
@@ -164,7 +170,9 @@ struct Entry {
 }
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("corpus")
 }
 
 /// The index and every file it names; panics with the list of problems (missing files, bad TOML).
@@ -196,7 +204,13 @@ fn preview(data: &[u8]) -> String {
     let head = &data[..data.len().min(SHOWN)];
     let ascii: String = head
         .iter()
-        .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
         .collect();
     let more = if data.len() > SHOWN { " …" } else { "" };
     format!("{}{more}\n      |{ascii}|", hex::encode(head))
@@ -239,7 +253,10 @@ fn every_answer_gets_its_expected_label() {
             );
         }
     }
-    eprintln!("corpus: {} answers; expected labels: {per_label:?}", entries.len());
+    eprintln!(
+        "corpus: {} answers; expected labels: {per_label:?}",
+        entries.len()
+    );
     assert!(failures.is_empty(), "corpus mismatches:\n{failures}");
 }
 
@@ -258,9 +275,13 @@ fn right_labels(speaks: &str) -> Vec<&'static str> {
 #[test]
 fn every_real_server_is_named_by_one_of_a_few_handshakes() {
     let entries = load();
-    let mut by_server: BTreeMap<&str, (&str, Vec<(&str, String)>)> = BTreeMap::new();
+    // server -> (what it speaks, [(probe, label)])
+    type Labels<'a> = (&'a str, Vec<(&'a str, String)>);
+    let mut by_server: BTreeMap<&str, Labels> = BTreeMap::new();
     for Entry { capture: c, data } in &entries {
-        if c.constructed() || matches!(c.speaks.as_str(), "echo" | "chargen") || c.probe == "newlines"
+        if c.constructed()
+            || matches!(c.speaks.as_str(), "echo" | "chargen")
+            || c.probe == "newlines"
         {
             continue;
         }
@@ -272,7 +293,11 @@ fn every_real_server_is_named_by_one_of_a_few_handshakes() {
             .or_insert((c.speaks.as_str(), Vec::new()));
         slot.1.push((c.probe.as_str(), label));
     }
-    assert!(by_server.len() >= 25, "only {} servers in the corpus", by_server.len());
+    assert!(
+        by_server.len() >= 25,
+        "only {} servers in the corpus",
+        by_server.len()
+    );
 
     let mut unnamed = BTreeSet::new();
     let mut report = String::new();
@@ -282,7 +307,10 @@ fn every_real_server_is_named_by_one_of_a_few_handshakes() {
             !right.is_empty(),
             "{server}: speaks `{speaks}`, which is no registered handshake; extend right_labels"
         );
-        if !labels.iter().any(|(_, label)| right.contains(&label.as_str())) {
+        if !labels
+            .iter()
+            .any(|(_, label)| right.contains(&label.as_str()))
+        {
             unnamed.insert(*server);
             let _ = writeln!(report, "  {server} speaks {speaks}, got {labels:?}");
         }
@@ -307,7 +335,9 @@ fn constructed_answers_are_well_formed() {
             "oracle" => check_tns_refuse(data),
             "fox" => check_fox_hello(data),
             "ipmi" => check_ipmi_auth_caps(data),
-            other => Err(format!("no well-formedness check for a constructed `{other}` answer")),
+            other => Err(format!(
+                "no well-formedness check for a constructed `{other}` answer"
+            )),
         };
         if let Err(why) = result {
             panic!("{} ({}): {why}\n{}", c.server, c.file, preview(data));
