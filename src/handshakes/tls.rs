@@ -164,6 +164,18 @@ mod tests {
             "SSL 3.0 record, exactly 3 bytes"
         );
         assert_eq!(rule(&hex("1603")), None, "shorter than 3");
+        // `03 00` names ssl only after a record type, as `03 01`..`03 04` name tls (the original nests the
+        // version test inside the record-type test; reference §6.2 reads the same way).
+        assert_eq!(
+            rule(&hex("4e0300")),
+            None,
+            "SSL 3.0 version without a record type"
+        );
+        assert_eq!(
+            rule(&hex("170300")),
+            Some("ssl"),
+            "application data, SSL 3.0"
+        );
         assert_eq!(rule(&hex("130303")), None, "not a record type");
         assert_eq!(rule(&hex("180303")), None);
         assert_eq!(rule(&hex("160305")), None, "unknown version");
