@@ -89,6 +89,9 @@ struct ScanArgs {
     /// Next-hop MAC; resolved by ARP/NDP when absent (original: -gatewayMac)
     #[arg(long, value_name = "MAC", help_heading = "Original LZR flags")]
     gateway_mac: Option<String>,
+    /// Gateway address to resolve by ARP/NDP when no gateway MAC is given
+    #[arg(long, value_name = "IP")]
+    gateway_ip: Option<String>,
     /// Kernel interface: lzr attaches DPDK's af_packet driver to it (original: -sendInterface; prefer --device)
     #[arg(long, value_name = "IFACE", help_heading = "Original LZR flags")]
     send_interface: Option<String>,
@@ -398,6 +401,7 @@ impl ScanArgs {
             }
         }
         l.network.gateway_mac = self.gateway_mac.clone();
+        l.network.gateway_ip = self.gateway_ip.clone();
         l.network.device = self.device.clone();
         if let Some(iface) = &self.send_interface {
             if self.device.is_none() {

@@ -10,6 +10,7 @@
 //! - [`record`]: the finished-flow record every layer agrees on.
 
 pub mod cli;
+pub mod appliance;
 pub mod commands;
 pub mod config;
 pub mod engine;

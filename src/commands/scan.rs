@@ -1,8 +1,6 @@
-//! The scan (the default command): placeholder until the lead's scan runner replaces it.
+//! The scan (the default command): runs a validated campaign on the appliance.
 
 /// Runs a validated campaign; returns the process exit code.
 pub fn run(campaign: crate::config::Campaign) -> i32 {
-    let _ = campaign;
-    eprintln!("lzr: scan runner not built yet");
-    2
+    crate::appliance::run(campaign)
 }

@@ -99,6 +99,8 @@ pub struct NetworkLayer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway_mac: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eal_args: Option<Vec<String>>,
@@ -169,6 +171,7 @@ impl NetworkLayer {
             source_ipv4: pick(self.source_ipv4, o.source_ipv4),
             source_ipv6: pick(self.source_ipv6, o.source_ipv6),
             gateway_mac: pick(self.gateway_mac, o.gateway_mac),
+            gateway_ip: pick(self.gateway_ip, o.gateway_ip),
             device: pick(self.device, o.device),
             eal_args: pick(self.eal_args, o.eal_args),
         }

@@ -151,6 +151,8 @@ pub struct Network {
     pub source_ipv6: Option<Ipv6Addr>,
     /// Next-hop MAC; None = resolve by ARP/NDP.
     pub gateway_mac: Option<[u8; 6]>,
+    /// The gateway's address, resolved by ARP/NDP at start when `gateway_mac` is absent.
+    pub gateway_ip: Option<IpAddr>,
     /// PCI address or DPDK vdev string.
     pub device: Option<String>,
     pub eal_args: Vec<String>,
@@ -434,12 +436,16 @@ impl Campaign {
             None => None,
             Some(s) => Some(parse_mac(s).ok_or_else(|| CampaignError::new("network.gateway_mac", format!("not a MAC address: {s:?}")))?),
         };
+        let gateway_ip = match &n.gateway_ip {
+            None => None,
+            Some(s) => Some(s.parse::<IpAddr>().map_err(|_| CampaignError::new("network.gateway_ip", format!("not an IP address: {s:?}")))?),
+        };
         if let Some(d) = &n.device {
             if !valid_device(d) {
                 return err("network.device", format!("{d:?} is neither a PCI address (0000:01:00.0) nor a DPDK vdev (net_...)"));
             }
         }
-        let network = Network { source_ipv4, source_ipv6, gateway_mac, device: n.device.clone(), eal_args: n.eal_args.clone().unwrap_or_default() };
+        let network = Network { source_ipv4, source_ipv6, gateway_mac, gateway_ip, device: n.device.clone(), eal_args: n.eal_args.clone().unwrap_or_default() };
 
         let workers = u16::try_from(l.workers.unwrap_or(1)).ok().filter(|w| (1..=128).contains(w)).ok_or_else(|| CampaignError::new("workers", "must be 1-128"))?;
         let rate = l.rate.unwrap_or(10_000);
@@ -599,6 +605,7 @@ impl Campaign {
                 source_ipv4: self.network.source_ipv4.map(|a| a.to_string()),
                 source_ipv6: self.network.source_ipv6.map(|a| a.to_string()),
                 gateway_mac: self.network.gateway_mac.as_ref().map(format_mac),
+                gateway_ip: self.network.gateway_ip.map(|a| a.to_string()),
                 device: self.network.device.clone(),
                 eal_args: some_list(&self.network.eal_args),
             },

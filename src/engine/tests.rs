@@ -9,7 +9,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::*;
 use crate::flow::{FlowConfig, Target};
-use crate::handshakes::{HandshakeList, Matcher};
+use crate::handshakes::HandshakeList;
 use crate::neighbor::NeighborConfig;
 use crate::port::memory::{pair, MemoryConfig};
 use crate::port::{Port, QueuePair, Steering};
@@ -67,8 +67,7 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
     let setup = WorkerSetup {
         index: 0,
         flow,
-        matcher: Matcher::new(&list),
-        probes: Probes::new(list),
+        probes: Probes::fixed(list, None, Default::default()),
         neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
         mac: scanner_mac,
         gateway: host_mac,
@@ -148,8 +147,7 @@ fn arp_requests_for_our_address_are_answered() {
     let setup = WorkerSetup {
         index: 0,
         flow: FlowConfig { handshakes: 1, table_capacity: 64, ..FlowConfig::default() },
-        matcher: Matcher::new(&list),
-        probes: Probes::new(list),
+        probes: Probes::fixed(list, None, Default::default()),
         neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
         mac: scanner_mac,
         gateway: host_mac,

@@ -10,7 +10,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_queue::ArrayQueue;
 
 use crate::flow::{Event, FlowConfig, FlowCounters, FlowShard, Segment, SynAckFields, Target};
-use crate::handshakes::Matcher;
 use crate::neighbor::{Neighbor, NeighborConfig};
 use crate::port::{QueuePair, RxQueue, TxQueue};
 use crate::record::Record;
@@ -79,8 +78,8 @@ pub struct WorkerLinks {
 pub struct WorkerSetup {
     pub index: usize,
     pub flow: FlowConfig,
+    /// Handshake lists, probe bytes and fingerprint matchers by target port.
     pub probes: Probes,
-    pub matcher: Matcher,
     /// Answers ARP / neighbour solicitations for our addresses (the gateway is already resolved).
     pub neighbor: NeighborConfig,
     pub mac: MacAddr,
@@ -118,7 +117,6 @@ struct Worker {
     neighbor: Neighbor,
     templates: Templates,
     probes: Probes,
-    matcher: Matcher,
     owner: Owner,
     clock: Clock,
     links: WorkerLinks,
@@ -141,7 +139,6 @@ impl Worker {
             neighbor: Neighbor::new(setup.neighbor, now_ms),
             templates: Templates::new(setup.mac, setup.gateway, setup.original_syn),
             probes: setup.probes,
-            matcher: setup.matcher,
             owner: setup.owner,
             clock: setup.clock,
             links,
@@ -320,7 +317,7 @@ impl Worker {
     /// until it has room: records are never dropped.
     fn deliver_records(&mut self) {
         for mut r in self.finished.drain(..) {
-            r.handshake = self.probes.name(r.handshake_num);
+            r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
                 crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
             } else {
@@ -328,7 +325,7 @@ impl Worker {
                 // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
                 self.scratch.clear();
                 self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
-                self.matcher.label_with_probe(&r.data, Some(&self.scratch)).into_owned()
+                self.probes.label(&r.data, Some(&self.scratch), r.sport).into_owned()
             };
             self.pending.push_back(r);
         }
