@@ -58,7 +58,7 @@ impl Inputs {
         }
     }
 
-    pub fn next(&mut self) -> Next {
+    pub fn poll(&mut self) -> Next {
         match self {
             Inputs::Lines(rx) => match rx.try_recv() {
                 Ok((_, Ok(item))) => Next::Item(item),

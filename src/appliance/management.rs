@@ -136,7 +136,7 @@ impl<'a> Management<'a> {
                 took += 1;
                 continue;
             }
-            match inputs.next() {
+            match inputs.poll() {
                 Next::Item(item) => {
                     self.counts.targets += 1;
                     self.held = self.command(item);
