@@ -180,3 +180,6 @@ fn summary_text(r: &RunReport, writer: &RecordWriter) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@ pub mod steer;
 pub mod worker;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use counters::{EngineCounters, WorkerStats};
 pub use probes::Probes;
