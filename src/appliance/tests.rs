@@ -78,7 +78,7 @@ fn run(delivery: Delivery) -> (RunReport, Vec<u8>) {
     let mut writer = RecordWriter::new(encoder, sink, None, false);
     let queues = scanner.take_queues();
     let stats = || scanner.stats();
-    let report = run_with_queues(&campaign, &facts, queues, &mut Threads::default(), inputs, &mut writer, &stats).unwrap();
+    let report = run_with_queues(&campaign, &facts, queues, None, &mut Threads::default(), inputs, &mut writer, &stats).unwrap();
     done.store(true, Ordering::Relaxed);
     population.join().unwrap();
     let bytes = out.lock().unwrap().clone();

@@ -15,6 +15,7 @@
 
 pub mod counters;
 pub mod emit;
+pub mod exception;
 pub mod probes;
 pub mod steer;
 pub mod worker;
@@ -23,6 +24,7 @@ pub mod worker;
 pub(crate) mod tests;
 
 pub use counters::{EngineCounters, WorkerStats};
+pub use exception::ExceptionPort;
 pub use probes::Probes;
 pub use steer::Owner;
 pub use worker::{run_worker, Clock, Command, Control, WorkerLinks, WorkerReport, WorkerSetup};

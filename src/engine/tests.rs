@@ -81,13 +81,14 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
         inboxes: Arc::new(vec![ArrayQueue::new(16)]),
         stats: Arc::new(WorkerStats::default()),
         control: Arc::new(Control::default()),
+        to_exception: None,
     };
     for (addr, port) in targets {
         let t = Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) };
         links.commands.push(Command::Open(t)).unwrap();
     }
     let worker_links = links.clone();
-    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+    let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
 
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -161,9 +162,10 @@ fn arp_requests_for_our_address_are_answered() {
         inboxes: Arc::new(vec![ArrayQueue::new(4)]),
         stats: Arc::new(WorkerStats::default()),
         control: Arc::new(Control::default()),
+        to_exception: None,
     };
     let worker_links = links.clone();
-    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+    let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
     let request = ArpRepr {
         operation: ArpOperation::Request,
         sender_mac: host_mac,
