@@ -9,20 +9,20 @@ use crate::port::QueuePair;
 /// The tap's queue pair as worker 0 uses it (object-safe, so the worker stays generic over one port type).
 pub trait ExceptionPort: Send {
     /// Calls `on_frame` for each frame ZMap sent; returns how many.
-    fn recv(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> usize;
+    fn recv_from_zmap(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> usize;
     /// Queues a frame for ZMap; false when the tap has no buffer for it.
-    fn send(&mut self, frame: &[u8]) -> bool;
-    fn flush(&mut self);
+    fn send_to_zmap(&mut self, frame: &[u8]) -> bool;
+    fn flush_to_zmap(&mut self);
 }
 
 impl<Q: QueuePair> ExceptionPort for Q {
-    fn recv(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> usize {
+    fn recv_from_zmap(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> usize {
         self.recv_burst(|f| on_frame(f))
     }
-    fn send(&mut self, frame: &[u8]) -> bool {
+    fn send_to_zmap(&mut self, frame: &[u8]) -> bool {
         self.push_frame(frame.len(), |b| b.copy_from_slice(frame))
     }
-    fn flush(&mut self) {
+    fn flush_to_zmap(&mut self) {
         QueuePair::flush(self);
     }
 }

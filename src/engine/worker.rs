@@ -273,7 +273,7 @@ impl Worker {
     fn exchange_with_zmap<T: TxQueue>(&mut self, tx: &mut T) -> usize {
         let Some(tap) = self.exception.as_mut() else { return 0 };
         let (mac, gateway, counters) = (self.mac, self.gateway, &mut self.counters);
-        let mut n = tap.recv(&mut |frame| {
+        let mut n = tap.recv_from_zmap(&mut |frame| {
             // Re-address ZMap's frame: from our NIC to the gateway (ZMap's own MACs mean nothing on the wire).
             // Only ZMap's probes (TCP) leave: the kernel also sends its own chatter (router solicitations, ...).
             if !matches!(parse_frame(frame), Ok(Frame::Tcp(_))) {
@@ -292,14 +292,14 @@ impl Worker {
         if let Some(ring) = &self.links.to_exception {
             while let Some(frame) = ring.pop() {
                 n += 1;
-                if tap.send(&frame) {
+                if tap.send_to_zmap(&frame) {
                     self.counters.zmap_in += 1;
                 } else {
                     self.counters.zmap_lost += 1;
                 }
             }
         }
-        tap.flush();
+        tap.flush_to_zmap();
         n
     }
 
