@@ -20,4 +20,5 @@ pub mod neighbor;
 pub mod output;
 pub mod port;
 pub mod record;
+pub mod sim;
 pub mod wire;

@@ -25,4 +25,4 @@ mod tests;
 pub use counters::{EngineCounters, WorkerStats};
 pub use probes::Probes;
 pub use steer::Owner;
-pub use worker::{run_worker, Clock, Command, Control, WorkerLinks, WorkerReport, WorkerSetup};
+pub use worker::{run_worker, Clock, Command, Control, SteppedWorker, WorkerLinks, WorkerReport, WorkerSetup};
