@@ -56,6 +56,11 @@ fn clock_overhead_ns() -> f64 {
     (thread_cpu_ns() - start) as f64 / n as f64
 }
 
+/// Flow table capacity of the worker (LZR_BENCH_TABLE, default 2^20 = a production-sized shard).
+fn table_capacity() -> usize {
+    std::env::var("LZR_BENCH_TABLE").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20)
+}
+
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -100,7 +105,7 @@ fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResu
         retransmit_ms: 200,
         timeout_ms: 500,
         answer_window_ms: 2000,
-        table_capacity: 1 << 20,
+        table_capacity: table_capacity(),
         ..FlowConfig::default()
     };
     let setup = WorkerSetup {
@@ -237,11 +242,16 @@ fn memory_per_million() -> (f64, f64, f64) {
 
 fn main() {
     let hosts: u64 = std::env::var("LZR_BENCH_HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
-    let (built_mb, filled_mb, per_flow) = memory_per_million();
+    // LZR_BENCH_NO_MEMORY skips the memory figure (e.g. to profile the throughput part alone).
+    let memory = std::env::var_os("LZR_BENCH_NO_MEMORY").is_none().then(memory_per_million);
     let overhead = clock_overhead_ns();
     let mixes = [run_mix("port80.toml", "http", hosts, overhead), run_mix("port27017.toml", "mongodb", hosts, overhead)];
 
-    println!("engine: one worker, in-memory port, simulated Table 4 population (hosts that SYN-ACK), {hosts} hosts per mix");
+    println!(
+        "engine: one worker, in-memory port, simulated Table 4 population (hosts that SYN-ACK), {hosts} hosts per mix, \
+         flow table of {} flows",
+        table_capacity()
+    );
     println!("  thread CPU clock read: {overhead:.0} ns per pair (subtracted per turn)");
     println!();
     println!(
@@ -282,9 +292,11 @@ fn main() {
         "  port-80 mix: {mpps:.2} Mpps per core; target >= {TARGET_MPPS:.1} Mpps: {}",
         if mpps >= TARGET_MPPS { "met" } else { "NOT met" }
     );
-    println!(
-        "  memory per 1M flows: {built_mb:.1} MiB for the empty shard (table of 1M capacity), {filled_mb:.1} MiB filled \
-         with 1M flows = {per_flow:.0} bytes per flow (FlowState is {} bytes)",
-        state::FLOW_STATE_BYTES
-    );
+    if let Some((built_mb, filled_mb, per_flow)) = memory {
+        println!(
+            "  memory per 1M flows: {built_mb:.1} MiB for the empty shard (table of 1M capacity), {filled_mb:.1} MiB \
+             filled with 1M flows = {per_flow:.0} bytes per flow (FlowState is {} bytes)",
+            state::FLOW_STATE_BYTES
+        );
+    }
 }
