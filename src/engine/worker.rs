@@ -108,8 +108,8 @@ const PUBLISH_EVERY: u32 = 1024;
 /// Runs one worker until the management thread says stop and nothing is left in flight.
 pub fn run_worker<Q: QueuePair>(setup: WorkerSetup, mut queue: Q, links: WorkerLinks) -> WorkerReport {
     let mut worker = match Worker::new(setup, links) {
-        Ok(w) => w,
-        Err(report) => return report,
+        Some(w) => w,
+        None => return WorkerReport::default(),
     };
     worker.run(&mut queue);
     worker.report()
@@ -125,7 +125,7 @@ pub struct SteppedWorker {
 impl SteppedWorker {
     /// None when the flow configuration is invalid (logged, as in [`run_worker`]).
     pub fn new(setup: WorkerSetup, links: WorkerLinks) -> Option<SteppedWorker> {
-        Worker::new(setup, links).ok().map(|worker| SteppedWorker { worker })
+        Worker::new(setup, links).map(|worker| SteppedWorker { worker })
     }
 
     /// One turn of the loop [`run_worker`] spins (commands, one receive burst, handed-over frames, end of burst,
@@ -164,14 +164,14 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(setup: WorkerSetup, links: WorkerLinks) -> Result<Worker, WorkerReport> {
-        // The runner validates the flow configuration before launching; a failure here leaves an empty report.
-        let shard = FlowShard::new(setup.flow).map_err(|e| {
-            log::error!("worker {}: {e}", setup.index);
-            WorkerReport::default()
-        })?;
+    fn new(setup: WorkerSetup, links: WorkerLinks) -> Option<Worker> {
+        // The runner validates the flow configuration before launching; a failure here is logged and leaves an
+        // empty report.
+        let shard = FlowShard::new(setup.flow)
+            .map_err(|e| log::error!("worker {}: {e}", setup.index))
+            .ok()?;
         let now_ms = setup.clock.now_ns() / 1_000_000;
-        Ok(Worker {
+        Some(Worker {
             index: setup.index,
             shard,
             neighbor: Neighbor::new(setup.neighbor, now_ms),
