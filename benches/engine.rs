@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
-use lzr::engine::{Clock, Command, Control, Owner, Probes, SteppedWorker, WorkerLinks, WorkerReport, WorkerSetup, WorkerStats};
+use lzr::engine::{
+    Clock, Command, Control, Owner, Probes, SteppedWorker, WorkerLinks, WorkerReport, WorkerSetup,
+    WorkerStats,
+};
 use lzr::flow::{state, Event, FlowConfig, FlowShard, SynAckFields, Target};
 use lzr::handshakes::{HandshakeList, Matcher};
 use lzr::neighbor::NeighborConfig;
@@ -38,7 +41,10 @@ const MAX_BACKLOG: u64 = 4096;
 const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
 fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec into the valid pointer it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -58,12 +64,19 @@ fn clock_overhead_ns() -> f64 {
 
 /// Flow table capacity of the worker (LZR_BENCH_TABLE, default 2^20 = a production-sized shard).
 fn table_capacity() -> usize {
-    std::env::var("LZR_BENCH_TABLE").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20)
+    std::env::var("LZR_BENCH_TABLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 20)
 }
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
@@ -85,13 +98,21 @@ struct MixResult {
 }
 
 fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResult {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/populations").join(profile_file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/populations")
+        .join(profile_file);
     let profile = Profile::load(&path).expect("profile loads").among_synack();
     let port = profile.port;
     let space: Space = "100.64.0.0/10".parse().expect("valid space");
-    let population = Arc::new(Population::new(space, vec![profile], 0x5eed).expect("valid population"));
+    let population =
+        Arc::new(Population::new(space, vec![profile], 0x5eed).expect("valid population"));
 
-    let config = MemoryConfig { rx_capacity: 16384, buffers: 32768, burst: 64, ..MemoryConfig::default() };
+    let config = MemoryConfig {
+        rx_capacity: 16384,
+        buffers: 32768,
+        burst: 64,
+        ..MemoryConfig::default()
+    };
     let (mut scanner_port, mut sim_port) = pair(&config);
     let mut queue = scanner_port.take_queues().pop().expect("one queue");
     let mut sim_queue = sim_port.take_queues().pop().expect("one queue");
@@ -139,11 +160,22 @@ fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResu
     loop {
         // Keep the worker's RX backlog below what its queue holds (a NIC would drop the rest): the responder
         // answers a whole turn's SYNs at once, the worker reads one burst per turn.
-        let backlog = scanner_port.stats().ipackets.saturating_sub(queue.stats().rx_frames);
-        let room = if backlog < MAX_BACKLOG { FEED_PER_TURN } else { 0 };
+        let backlog = scanner_port
+            .stats()
+            .ipackets
+            .saturating_sub(queue.stats().rx_frames);
+        let room = if backlog < MAX_BACKLOG {
+            FEED_PER_TURN
+        } else {
+            0
+        };
         let until = (fed + room).min(hosts);
         while fed < until {
-            let target = Target { remote: IpAddr::V4(space.nth(fed)), remote_port: port, local: IpAddr::V4(SCANNER) };
+            let target = Target {
+                remote: IpAddr::V4(space.nth(fed)),
+                remote_port: port,
+                local: IpAddr::V4(SCANNER),
+            };
             if links.commands.push(Command::Open(target)).is_err() {
                 break;
             }
@@ -182,7 +214,14 @@ fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResu
     let wall = start.elapsed();
     let report = worker.report();
     if std::env::var_os("LZR_BENCH_DEBUG").is_some() {
-        eprintln!("scanner port {:?}\nsim port {:?}\nresponder {:?}\nflow {:?}\nengine {:?}", scanner_port.stats(), sim_port.stats(), responder.counters(), report.flow, report.engine);
+        eprintln!(
+            "scanner port {:?}\nsim port {:?}\nresponder {:?}\nflow {:?}\nengine {:?}",
+            scanner_port.stats(),
+            sim_port.stats(),
+            responder.counters(),
+            report.flow,
+            report.engine
+        );
     }
 
     let mut outcomes = BTreeMap::new();
@@ -221,7 +260,12 @@ fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResu
 fn memory_per_million() -> (f64, f64, f64) {
     let n: u64 = 1_000_000;
     let before = rss_bytes();
-    let config = FlowConfig { handshakes: 1, table_capacity: n as usize, secret: [9, 9], ..FlowConfig::default() };
+    let config = FlowConfig {
+        handshakes: 1,
+        table_capacity: n as usize,
+        secret: [9, 9],
+        ..FlowConfig::default()
+    };
     let mut shard = FlowShard::new(config).expect("valid config");
     let built = rss_bytes();
     let probes = |_: u8, _: IpAddr, _: u16, _: u64| 200usize;
@@ -229,7 +273,16 @@ fn memory_per_million() -> (f64, f64, f64) {
     let now = 1_700_000_000_000_000_000u64;
     for i in 0..n {
         let remote = IpAddr::V4(Ipv4Addr::from(0x6440_0000u32 + i as u32));
-        let f = SynAckFields { remote, remote_port: 80, local: IpAddr::V4(SCANNER), local_port: 40000, seq: i as u32, ack: 7, window: 64240, ttl: 55 };
+        let f = SynAckFields {
+            remote,
+            remote_port: 80,
+            local: IpAddr::V4(SCANNER),
+            local_port: 40000,
+            seq: i as u32,
+            ack: 7,
+            window: 64240,
+            ttl: 55,
+        };
         shard.handle(Event::ZmapSynAck(f), now, &probes, &mut sink);
         sink.clear();
     }
@@ -237,15 +290,27 @@ fn memory_per_million() -> (f64, f64, f64) {
     let filled = rss_bytes();
     std::hint::black_box(&shard);
     let mb = |b: u64| b as f64 / (1u64 << 20) as f64;
-    (mb(built.saturating_sub(before)), mb(filled.saturating_sub(before)), filled.saturating_sub(before) as f64 / n as f64)
+    (
+        mb(built.saturating_sub(before)),
+        mb(filled.saturating_sub(before)),
+        filled.saturating_sub(before) as f64 / n as f64,
+    )
 }
 
 fn main() {
-    let hosts: u64 = std::env::var("LZR_BENCH_HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
+    let hosts: u64 = std::env::var("LZR_BENCH_HOSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400_000);
     // LZR_BENCH_NO_MEMORY skips the memory figure (e.g. to profile the throughput part alone).
-    let memory = std::env::var_os("LZR_BENCH_NO_MEMORY").is_none().then(memory_per_million);
+    let memory = std::env::var_os("LZR_BENCH_NO_MEMORY")
+        .is_none()
+        .then(memory_per_million);
     let overhead = clock_overhead_ns();
-    let mixes = [run_mix("port80.toml", "http", hosts, overhead), run_mix("port27017.toml", "mongodb", hosts, overhead)];
+    let mixes = [
+        run_mix("port80.toml", "http", hosts, overhead),
+        run_mix("port27017.toml", "mongodb", hosts, overhead),
+    ];
 
     println!(
         "engine: one worker, in-memory port, simulated Table 4 population (hosts that SYN-ACK), {hosts} hosts per mix, \
@@ -290,7 +355,11 @@ fn main() {
     let mpps = port80.rx_frames as f64 / port80.cpu_ns * 1e3;
     println!(
         "  port-80 mix: {mpps:.2} Mpps per core; target >= {TARGET_MPPS:.1} Mpps: {}",
-        if mpps >= TARGET_MPPS { "met" } else { "NOT met" }
+        if mpps >= TARGET_MPPS {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     if let Some((built_mb, filled_mb, per_flow)) = memory {
         println!(

@@ -30,7 +30,12 @@ impl Drop for ChildGuard {
 }
 
 fn run_bounded(mut command: Command, limit: Duration) -> Output {
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starts");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
     let deadline = Instant::now() + limit;
     while child.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {
@@ -44,19 +49,42 @@ fn run_bounded(mut command: Command, limit: Duration) -> Output {
 
 fn last_json(bytes: &[u8], what: &str, stderr: &[u8]) -> Value {
     let text = String::from_utf8_lossy(bytes);
-    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
-        panic!("no JSON line from {what}.\nstdout: {text}\nstderr: {}", String::from_utf8_lossy(stderr))
-    });
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!(
+                "no JSON line from {what}.\nstdout: {text}\nstderr: {}",
+                String::from_utf8_lossy(stderr)
+            )
+        });
     serde_json::from_str(line).expect("valid JSON")
 }
 
 fn selftest(socket: &str, target: Ipv4Addr, timeout_ms: u64) -> Value {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lzr"));
-    cmd.args(["selftest", "--device", &format!("net_memif0,role=client,socket={socket}")]);
-    cmd.args(["--source-ip", "198.18.0.2", "--target", &format!("{target}:80"), "--timeout-ms", &timeout_ms.to_string()]);
+    cmd.args([
+        "selftest",
+        "--device",
+        &format!("net_memif0,role=client,socket={socket}"),
+    ]);
+    cmd.args([
+        "--source-ip",
+        "198.18.0.2",
+        "--target",
+        &format!("{target}:80"),
+        "--timeout-ms",
+        &timeout_ms.to_string(),
+    ]);
     cmd.arg("--");
     cmd.args(EAL.split_whitespace());
-    cmd.args(["-l", "0", "--file-prefix", &format!("lzrsimc{}", std::process::id())]);
+    cmd.args([
+        "-l",
+        "0",
+        "--file-prefix",
+        &format!("lzrsimc{}", std::process::id()),
+    ]);
     let out = run_bounded(cmd, Duration::from_secs(60));
     last_json(&out.stdout, "selftest", &out.stderr)
 }
@@ -70,20 +98,51 @@ fn selftest_shakes_hands_with_a_simulated_host_over_memif() {
     }
     let profile_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/populations/port80.toml");
     let space: Space = SPACE.parse().unwrap();
-    let population = Population::new(space, vec![Profile::load(&profile_path).unwrap()], SEED).unwrap();
-    let hosts: Vec<_> = (0..space.len()).map(|i| population.host(space.nth(i), 80)).collect();
-    let web = hosts.iter().find(|h| h.expected).expect("a web server in the space").addr;
-    let silent = hosts.iter().find(|h| h.behaviour == Behaviour::Silent).expect("a silent address").addr;
+    let population =
+        Population::new(space, vec![Profile::load(&profile_path).unwrap()], SEED).unwrap();
+    let hosts: Vec<_> = (0..space.len())
+        .map(|i| population.host(space.nth(i), 80))
+        .collect();
+    let web = hosts
+        .iter()
+        .find(|h| h.expected)
+        .expect("a web server in the space")
+        .addr;
+    let silent = hosts
+        .iter()
+        .find(|h| h.behaviour == Behaviour::Silent)
+        .expect("a silent address")
+        .addr;
 
     let socket = format!("/tmp/lzr-sim-test-{}.sock", std::process::id());
     let _ = std::fs::remove_file(&socket);
     let mut sim = Command::new(env!("CARGO_BIN_EXE_lzr-sim"));
-    sim.args(["--device", &format!("net_memif0,role=server,socket={socket}")]);
-    sim.args(["--profile", profile_path.to_str().unwrap(), "--space", SPACE, "--seed", &SEED.to_string()]);
+    sim.args([
+        "--device",
+        &format!("net_memif0,role=server,socket={socket}"),
+    ]);
+    sim.args([
+        "--profile",
+        profile_path.to_str().unwrap(),
+        "--space",
+        SPACE,
+        "--seed",
+        &SEED.to_string(),
+    ]);
     sim.args(["--duration", "90", "--"]);
     sim.args(EAL.split_whitespace());
-    sim.args(["-l", "0-1", "--file-prefix", &format!("lzrsims{}", std::process::id())]);
-    let child = sim.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("lzr-sim starts");
+    sim.args([
+        "-l",
+        "0-1",
+        "--file-prefix",
+        &format!("lzrsims{}", std::process::id()),
+    ]);
+    let child = sim
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lzr-sim starts");
     let mut guard = ChildGuard(Some(child));
     std::thread::sleep(Duration::from_millis(1500));
 
@@ -108,17 +167,33 @@ fn selftest_shakes_hands_with_a_simulated_host_over_memif() {
     let _ = std::fs::remove_file(&socket);
     let counters = last_json(&out, "lzr-sim", &err);
 
-    assert_eq!(ok["ok"], true, "handshake with {web}: {ok}\nsim: {counters}");
+    assert_eq!(
+        ok["ok"], true,
+        "handshake with {web}: {ok}\nsim: {counters}"
+    );
     assert_eq!(ok["ack_ok"], true, "{ok}");
     assert_eq!(ok["peer_mac_from"], "arp", "{ok}");
-    assert_eq!(ok["peer_mac"], counters["mac"], "the simulator answered ARP with its MAC: {ok} {counters}");
-    assert_eq!(quiet["ok"], false, "the silent address {silent} must not answer: {quiet}");
+    assert_eq!(
+        ok["peer_mac"], counters["mac"],
+        "the simulator answered ARP with its MAC: {ok} {counters}"
+    );
+    assert_eq!(
+        quiet["ok"], false,
+        "the silent address {silent} must not answer: {quiet}"
+    );
     assert_eq!(quiet["stage"], "syn-ack", "{quiet}");
 
-    assert!(status.success(), "lzr-sim exits cleanly on SIGINT: {status}\n{}", String::from_utf8_lossy(&err));
+    assert!(
+        status.success(),
+        "lzr-sim exits cleanly on SIGINT: {status}\n{}",
+        String::from_utf8_lossy(&err)
+    );
     assert_eq!(counters["workers_ok"], true, "{counters}");
     let r = &counters["responder"];
-    assert!(r["arp_replies"].as_u64().unwrap() >= 2, "both selftests resolved their target: {counters}");
+    assert!(
+        r["arp_replies"].as_u64().unwrap() >= 2,
+        "both selftests resolved their target: {counters}"
+    );
     assert!(r["syns"].as_u64().unwrap() >= 2, "{counters}");
     assert!(r["synacks"].as_u64().unwrap() >= 1, "{counters}");
     assert_eq!(r["malformed"], 0, "{counters}");

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "lzr-sim", about = "Simulated hosts (LZR paper, Table 4 mixes) answering on a DPDK port")]
+#[command(
+    name = "lzr-sim",
+    about = "Simulated hosts (LZR paper, Table 4 mixes) answering on a DPDK port"
+)]
 struct Args {
     /// EAL arguments as one string, split on whitespace (e.g. "--no-pci --no-huge -m 256 -l 0-1"). Arguments after
     /// `--` are added to these.
@@ -78,7 +81,10 @@ fn population(args: &Args) -> Result<lzr::sim::Population, String> {
 fn run(args: Args) -> Result<(), String> {
     // Still validate what can be validated, so a bad profile is reported either way.
     population(&args)?;
-    Err("lzr-sim needs the `dpdk` feature (build with default features and libdpdk-dev installed)".into())
+    Err(
+        "lzr-sim needs the `dpdk` feature (build with default features and libdpdk-dev installed)"
+            .into(),
+    )
 }
 
 #[cfg(feature = "dpdk")]
@@ -122,8 +128,13 @@ mod dpdk_run {
     pub fn run(args: Args) -> Result<(), String> {
         let population = Arc::new(population(&args)?);
         let device: Device = args.device.parse().map_err(|e| format!("{e}"))?;
-        let mut eal_args: Vec<String> =
-            args.eal.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+        let mut eal_args: Vec<String> = args
+            .eal
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         eal_args.extend(args.eal_args.iter().cloned());
         install_signal_handlers();
 
@@ -136,7 +147,13 @@ mod dpdk_run {
                 eal.worker_lcores()
             ));
         }
-        let config = PortConfig { device, queues: args.workers.max(1), rss: false, promiscuous: true, ..PortConfig::default() };
+        let config = PortConfig {
+            device,
+            queues: args.workers.max(1),
+            rss: false,
+            promiscuous: true,
+            ..PortConfig::default()
+        };
         let mut port = DpdkPort::open(&eal, &config).map_err(|e| e.to_string())?;
         let mac = MacAddr(port.mac());
         let info = port.info().clone();
@@ -167,7 +184,9 @@ mod dpdk_run {
                     while !quit.load(Ordering::Relaxed) {
                         let now = clock.now_ns();
                         let (rx, tx) = queue.split();
-                        let got = rx.recv_burst(|frame| responder.handle(frame, now, &mut TxSink(&mut *tx)));
+                        let got = rx.recv_burst(|frame| {
+                            responder.handle(frame, now, &mut TxSink(&mut *tx))
+                        });
                         let released = responder.poll(now, &mut TxSink(&mut *tx));
                         tx.flush();
                         if got + released == 0 {

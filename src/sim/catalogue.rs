@@ -37,7 +37,10 @@ pub struct Answer {
     pub bytes: &'static [u8],
 }
 
-const NONE: Answer = Answer { share: 0.0, bytes: b"" };
+const NONE: Answer = Answer {
+    share: 0.0,
+    bytes: b"",
+};
 
 const fn answer(share: f32, bytes: &'static [u8]) -> Answer {
     Answer { share, bytes }
@@ -80,7 +83,10 @@ impl Protocol {
             Column::Http => self.http,
             Column::Garbage => self.garbage,
         };
-        [by_column, self.banner].into_iter().find(|a| draw < a.share && !a.bytes.is_empty()).map(|a| a.bytes)
+        [by_column, self.banner]
+            .into_iter()
+            .find(|a| draw < a.share && !a.bytes.is_empty())
+            .map(|a| a.bytes)
     }
 
     /// True when the protocol talks first.
@@ -102,7 +108,9 @@ const MONGODB_HTTP: &[u8] = b"HTTP/1.0 200 OK\r\nConnection: close\r\nContent-Ty
 /// Redis reads the request line of a GET as an inline command.
 const REDIS_HTTP: &[u8] = b"-ERR wrong number of arguments for 'get' command\r\n";
 /// What an unidentifiable service sends: bytes no fingerprint rule names.
-pub const UNIDENTIFIED_BANNER: &[u8] = &[0x00, 0x00, 0x00, 0x0c, 0x7f, 0x3a, 0x91, 0x05, 0x00, 0x00, 0x00, 0x00];
+pub const UNIDENTIFIED_BANNER: &[u8] = &[
+    0x00, 0x00, 0x00, 0x0c, 0x7f, 0x3a, 0x91, 0x05, 0x00, 0x00, 0x00, 0x00,
+];
 
 /// Every protocol, by label. Shares are Figure 10's (rtsp and bgp are not in it: their columns are
 /// assumptions, see docs/simulator.md).
@@ -355,7 +363,11 @@ pub struct ProbeClassifier {
 
 impl ProbeClassifier {
     pub fn new() -> ProbeClassifier {
-        let ctx = |addr: [u8; 4], seed| ProbeContext { dst: IpAddr::V4(Ipv4Addr::from(addr)), dst_port: 1, seed };
+        let ctx = |addr: [u8; 4], seed| ProbeContext {
+            dst: IpAddr::V4(Ipv4Addr::from(addr)),
+            dst_port: 1,
+            seed,
+        };
         let mut fixed = HashMap::new();
         for h in registry::all() {
             let a = probe_bytes(*h, &ctx([198, 18, 0, 1], 1));
@@ -404,12 +416,18 @@ mod tests {
     #[test]
     fn every_registered_probe_is_classified_as_its_module() {
         let c = ProbeClassifier::new();
-        let ctx = ProbeContext { dst: "198.18.200.9".parse().unwrap(), dst_port: 80, seed: 77 };
+        let ctx = ProbeContext {
+            dst: "198.18.200.9".parse().unwrap(),
+            dst_port: 80,
+            seed: 77,
+        };
         for h in registry::all() {
             let bytes = probe_bytes(*h, &ctx);
             let (column, name) = c.classify(&bytes);
             match h.name() {
-                "wait" | "ftp" | "imap" | "pop3" | "mysql" | "telnet" | "vnc" => assert_eq!(column, Column::Wait),
+                "wait" | "ftp" | "imap" | "pop3" | "mysql" | "telnet" | "vnc" => {
+                    assert_eq!(column, Column::Wait)
+                }
                 "kubernetes" => assert_eq!(name, Some("tls")),
                 "newlines" | "bgp" => assert_eq!(name, Some("bgp"), "both send \\n\\n"),
                 other => assert_eq!(name, Some(other), "{other}"),
@@ -440,15 +458,27 @@ mod tests {
         let tls = find("tls").unwrap();
         assert!(tls.answer(Column::Http, None, 0.40).is_some());
         assert!(tls.answer(Column::Http, None, 0.42).is_none());
-        assert!(tls.answer(Column::Wait, None, 0.0).is_none(), "client-first: silent without a probe");
+        assert!(
+            tls.answer(Column::Wait, None, 0.0).is_none(),
+            "client-first: silent without a probe"
+        );
         let postgres = find("postgres").unwrap();
-        assert_eq!(postgres.answer(Column::Garbage, Some("postgres"), 0.99), Some(&b"N"[..]));
+        assert_eq!(
+            postgres.answer(Column::Garbage, Some("postgres"), 0.99),
+            Some(&b"N"[..])
+        );
         assert!(postgres.answer(Column::Http, Some("http"), 0.0).is_none());
         let ssh = find("ssh").unwrap();
-        assert!(ssh.answer(Column::Wait, None, 0.5).unwrap().starts_with(b"SSH-2.0-"));
+        assert!(ssh
+            .answer(Column::Wait, None, 0.5)
+            .unwrap()
+            .starts_with(b"SSH-2.0-"));
         // A server-first host past its column share still sends its banner.
         let bgp = find("bgp").unwrap();
-        assert_eq!(bgp.answer(Column::Http, Some("http"), 0.5), Some(bgp.banner.bytes));
+        assert_eq!(
+            bgp.answer(Column::Http, Some("http"), 0.5),
+            Some(bgp.banner.bytes)
+        );
         assert!(find("gopher").is_none());
     }
 }

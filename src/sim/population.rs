@@ -32,7 +32,10 @@ impl Space {
             return None;
         }
         let mask = Self::mask(prefix);
-        Some(Space { base: u32::from(addr) & mask, prefix })
+        Some(Space {
+            base: u32::from(addr) & mask,
+            prefix,
+        })
     }
 
     fn mask(prefix: u8) -> u32 {
@@ -67,9 +70,15 @@ impl std::str::FromStr for Space {
 
     /// `a.b.c.d/len`.
     fn from_str(s: &str) -> Result<Space, String> {
-        let (addr, len) = s.split_once('/').ok_or_else(|| format!("{s:?} is not a prefix (a.b.c.d/len)"))?;
-        let addr: Ipv4Addr = addr.parse().map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
-        let len: u8 = len.parse().map_err(|_| format!("{len:?} is not a prefix length"))?;
+        let (addr, len) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not a prefix (a.b.c.d/len)"))?;
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+        let len: u8 = len
+            .parse()
+            .map_err(|_| format!("{len:?} is not a prefix length"))?;
         Space::new(addr, len).ok_or_else(|| format!("prefix length {len} is above 32"))
     }
 }
@@ -160,8 +169,14 @@ impl Host {
     /// stop when our data is never acknowledged, no force-all) should record for this host. `haf`: HyperACKtive
     /// filtering is on. `matcher` labels the answer as lzr would.
     pub fn expect(&self, plan: &HandshakeList, matcher: &Matcher, haf: bool) -> Expected {
-        let none = |outcome| Expected { outcome, handshake: None, label: crate::handshakes::UNKNOWN_LABEL.to_string() };
-        let probes_sent = plan.names().any(|n| catalogue::column_of(n) != Column::Wait);
+        let none = |outcome| Expected {
+            outcome,
+            handshake: None,
+            label: crate::handshakes::UNKNOWN_LABEL.to_string(),
+        };
+        let probes_sent = plan
+            .names()
+            .any(|n| catalogue::column_of(n) != Column::Wait);
         match self.behaviour {
             // A stateless SYN that is never answered leaves no record.
             Behaviour::Silent => none(None),
@@ -170,7 +185,9 @@ impl Host {
             Behaviour::RstAfterHandshake => none(Some(Outcome::RstAfterHandshake)),
             Behaviour::NeverAcks if probes_sent => none(Some(Outcome::DataNotAcked)),
             Behaviour::NeverAcks | Behaviour::AckedSilent => none(Some(Outcome::AckedNoData)),
-            Behaviour::AckingFirewall if haf && plan.len() >= 2 => none(Some(Outcome::AckingFirewall)),
+            Behaviour::AckingFirewall if haf && plan.len() >= 2 => {
+                none(Some(Outcome::AckingFirewall))
+            }
             Behaviour::AckingFirewall => none(Some(Outcome::AckedNoData)),
             Behaviour::Unidentified | Behaviour::Speaks(_) => {
                 for (i, name) in plan.names().enumerate() {
@@ -247,7 +264,11 @@ pub struct Population {
 
 impl Population {
     /// A population over `space` with one profile per port (validated again here); `seed` keys every draw.
-    pub fn new(space: Space, profiles: Vec<Profile>, seed: u64) -> Result<Population, ProfileError> {
+    pub fn new(
+        space: Space,
+        profiles: Vec<Profile>,
+        seed: u64,
+    ) -> Result<Population, ProfileError> {
         let mut compiled: Vec<Compiled> = Vec::with_capacity(profiles.len());
         let mut firewall: f64 = 0.0;
         for p in &profiles {
@@ -260,15 +281,27 @@ impl Population {
         for p in profiles {
             compiled.push(Self::compile(p, firewall)?);
         }
-        Ok(Population { space, profiles: compiled, firewall, keys: (seed ^ 0x6c7a_7273_696d_0001, seed.rotate_left(17)) })
+        Ok(Population {
+            space,
+            profiles: compiled,
+            firewall,
+            keys: (seed ^ 0x6c7a_7273_696d_0001, seed.rotate_left(17)),
+        })
     }
 
     fn compile(profile: Profile, firewall: f64) -> Result<Compiled, ProfileError> {
         let port = profile.port;
-        let expected = catalogue::find(&profile.protocol).ok_or(ProfileError::UnknownProtocol(profile.protocol.clone(), port))?;
+        let expected = catalogue::find(&profile.protocol).ok_or(ProfileError::UnknownProtocol(
+            profile.protocol.clone(),
+            port,
+        ))?;
         let a = profile.absolute();
         // Addresses that are not firewalls draw from the rest, so the leaves keep their absolute shares.
-        let scale = if firewall < 1.0 { 1.0 / (1.0 - firewall) } else { 0.0 };
+        let scale = if firewall < 1.0 {
+            1.0 / (1.0 - firewall)
+        } else {
+            0.0
+        };
         let mut sum = 0.0;
         let mut leaves = Vec::new();
         for (share, leaf) in [
@@ -288,11 +321,17 @@ impl Population {
         let mut cum = 0.0;
         let mut unexpected = Vec::new();
         for (name, weight) in &profile.unexpected_protocols {
-            let p = catalogue::find(name).ok_or(ProfileError::UnknownProtocol(name.clone(), port))?;
+            let p =
+                catalogue::find(name).ok_or(ProfileError::UnknownProtocol(name.clone(), port))?;
             cum += weight / total;
             unexpected.push((cum, p));
         }
-        Ok(Compiled { profile, expected, leaves, unexpected })
+        Ok(Compiled {
+            profile,
+            expected,
+            leaves,
+            unexpected,
+        })
     }
 
     pub fn space(&self) -> Space {
@@ -328,7 +367,14 @@ impl Population {
     /// The host at `addr:port` (Silent outside the space, and on ports without a profile unless the address is
     /// an ACKing firewall).
     pub fn host(&self, addr: Ipv4Addr, port: u16) -> Host {
-        let mut host = Host { addr, port, behaviour: Behaviour::Silent, expected: false, answer_draw: 1.0, delay_ms: 0 };
+        let mut host = Host {
+            addr,
+            port,
+            behaviour: Behaviour::Silent,
+            expected: false,
+            answer_draw: 1.0,
+            delay_ms: 0,
+        };
         if !self.space.contains(addr) {
             return host;
         }
@@ -338,13 +384,17 @@ impl Population {
             let span = u64::from(max - min) + 1;
             host.delay_ms = min + (self.hash(addr, port, Salt::Delay, &[]) % span) as u32;
         }
-        if self.firewall > 0.0 && Self::unit(self.hash(addr, 0, Salt::Firewall, &[])) < self.firewall {
+        if self.firewall > 0.0
+            && Self::unit(self.hash(addr, 0, Salt::Firewall, &[])) < self.firewall
+        {
             host.behaviour = Behaviour::AckingFirewall;
             return host;
         }
         let Some(c) = profile else { return host };
         let u = Self::unit(self.hash(addr, port, Salt::Leaf, &[]));
-        let Some(&(_, leaf)) = c.leaves.iter().find(|(cum, _)| u < *cum) else { return host };
+        let Some(&(_, leaf)) = c.leaves.iter().find(|(cum, _)| u < *cum) else {
+            return host;
+        };
         host.answer_draw = Self::unit(self.hash(addr, port, Salt::Draw, &[])) as f32;
         host.behaviour = match leaf {
             Leaf::Closed => Behaviour::Closed,
@@ -358,7 +408,12 @@ impl Population {
             Leaf::Unexpected => {
                 let v = Self::unit(self.hash(addr, port, Salt::Unexpected, &[]));
                 // Validation guarantees at least one entry; the last one catches rounding at 1.0.
-                match c.unexpected.iter().find(|(cum, _)| v < *cum).or(c.unexpected.last()) {
+                match c
+                    .unexpected
+                    .iter()
+                    .find(|(cum, _)| v < *cum)
+                    .or(c.unexpected.last())
+                {
                     Some(&(_, p)) => Behaviour::Speaks(p),
                     None => Behaviour::AckedSilent,
                 }
@@ -399,8 +454,11 @@ impl Population {
     /// True when the host's frame described by `fields` is lost (drawn from the frame's content, so the same
     /// frame is always lost or always delivered; a retransmission differs in its flags or sequence numbers).
     pub fn lost(&self, addr: Ipv4Addr, port: u16, fields: &[u8]) -> bool {
-        let Some(c) = self.profiles.iter().find(|c| c.profile.port == port) else { return false };
-        c.profile.loss > 0.0 && Self::unit(self.hash(addr, port, Salt::Loss, fields)) < c.profile.loss
+        let Some(c) = self.profiles.iter().find(|c| c.profile.port == port) else {
+            return false;
+        };
+        c.profile.loss > 0.0
+            && Self::unit(self.hash(addr, port, Salt::Loss, fields)) < c.profile.loss
     }
 }
 
@@ -446,7 +504,10 @@ mod tests {
         assert_eq!(s.nth(32769), "198.18.128.1".parse::<Ipv4Addr>().unwrap());
         assert!("198.18.0.0".parse::<Space>().is_err());
         assert!("198.18.0.0/33".parse::<Space>().is_err());
-        assert!("0.0.0.0/0".parse::<Space>().unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!("0.0.0.0/0"
+            .parse::<Space>()
+            .unwrap()
+            .contains("1.2.3.4".parse().unwrap()));
     }
 
     #[test]
@@ -469,9 +530,15 @@ mod tests {
         assert!(near(share("rst"), a.rst), "{counts:?}");
         assert!(near(share("never_acks"), a.never_acks), "{counts:?}");
         assert!(near(share("http"), a.expected), "{counts:?}");
-        assert!(near(share("tls") + share("ssh"), a.unexpected), "{counts:?}");
+        assert!(
+            near(share("tls") + share("ssh"), a.unexpected),
+            "{counts:?}"
+        );
         assert!(share("tls") > 2.0 * share("ssh"), "weights 3:1 {counts:?}");
-        assert!(near(share("acking_firewall"), a.acking_firewall), "{counts:?}");
+        assert!(
+            near(share("acking_firewall"), a.acking_firewall),
+            "{counts:?}"
+        );
         assert!(near(share("unidentified"), a.unidentified), "{counts:?}");
         assert!(near(share("silent"), 1.0 - 0.5 - 0.1), "{counts:?}");
     }
@@ -479,21 +546,39 @@ mod tests {
     #[test]
     fn firewalls_answer_every_port_and_outsiders_are_silent() {
         let pop = Population::new(space(), vec![profile()], 7).unwrap();
-        let fw = (0..100_000).map(|i| pop.space().nth(i)).find(|a| pop.host(*a, 80).behaviour == Behaviour::AckingFirewall).unwrap();
+        let fw = (0..100_000)
+            .map(|i| pop.space().nth(i))
+            .find(|a| pop.host(*a, 80).behaviour == Behaviour::AckingFirewall)
+            .unwrap();
         for port in [1, 443, 40000, 65535] {
             assert_eq!(pop.host(fw, port).behaviour, Behaviour::AckingFirewall);
         }
-        let other = (0..100_000).map(|i| pop.space().nth(i)).find(|a| pop.host(*a, 80).behaviour == Behaviour::ZeroWindow).unwrap();
-        assert_eq!(pop.host(other, 443).behaviour, Behaviour::Silent, "no profile for 443");
-        assert_eq!(pop.host("192.0.2.1".parse().unwrap(), 80).behaviour, Behaviour::Silent);
-        assert_eq!(pop.truth("2001:db8::1".parse().unwrap(), 80).behaviour, Behaviour::Silent);
+        let other = (0..100_000)
+            .map(|i| pop.space().nth(i))
+            .find(|a| pop.host(*a, 80).behaviour == Behaviour::ZeroWindow)
+            .unwrap();
+        assert_eq!(
+            pop.host(other, 443).behaviour,
+            Behaviour::Silent,
+            "no profile for 443"
+        );
+        assert_eq!(
+            pop.host("192.0.2.1".parse().unwrap(), 80).behaviour,
+            Behaviour::Silent
+        );
+        assert_eq!(
+            pop.truth("2001:db8::1".parse().unwrap(), 80).behaviour,
+            Behaviour::Silent
+        );
     }
 
     #[test]
     fn seeds_change_the_population_and_isns_depend_on_the_client_port() {
         let a = Population::new(space(), vec![profile()], 1).unwrap();
         let b = Population::new(space(), vec![profile()], 2).unwrap();
-        let differ = (0..1000).filter(|i| a.host(a.space().nth(*i), 80) != b.host(b.space().nth(*i), 80)).count();
+        let differ = (0..1000)
+            .filter(|i| a.host(a.space().nth(*i), 80) != b.host(b.space().nth(*i), 80))
+            .count();
         assert!(differ > 100, "{differ}");
         let h = a.space().nth(3);
         let c: IpAddr = "198.18.0.2".parse().unwrap();
@@ -504,24 +589,53 @@ mod tests {
     #[test]
     fn expectations_follow_the_plan() {
         let pop = Population::new(space(), vec![profile().among_synack()], 3).unwrap();
-        let find = |pred: &dyn Fn(&Host) -> bool| (0..100_000).map(|i| pop.host(pop.space().nth(i), 80)).find(|h| pred(h)).unwrap();
+        let find = |pred: &dyn Fn(&Host) -> bool| {
+            (0..100_000)
+                .map(|i| pop.host(pop.space().nth(i), 80))
+                .find(|h| pred(h))
+                .unwrap()
+        };
         let http_plan = HandshakeList::parse("http").unwrap();
         let m = Matcher::new(&http_plan);
         let web = find(&|h| h.expected);
-        assert_eq!(web.expect(&http_plan, &m, false), Expected { outcome: Some(Outcome::Data), handshake: Some(0), label: "http".into() });
+        assert_eq!(
+            web.expect(&http_plan, &m, false),
+            Expected {
+                outcome: Some(Outcome::Data),
+                handshake: Some(0),
+                label: "http".into()
+            }
+        );
         let ssh = find(&|h| h.protocol() == Some("ssh") && h.answer_draw < 0.9);
         assert_eq!(ssh.expect(&http_plan, &m, false).label, "ssh");
         let never = find(&|h| h.behaviour == Behaviour::NeverAcks);
-        assert_eq!(never.expect(&http_plan, &m, false).outcome, Some(Outcome::DataNotAcked));
+        assert_eq!(
+            never.expect(&http_plan, &m, false).outcome,
+            Some(Outcome::DataNotAcked)
+        );
         let wait_plan = HandshakeList::parse("wait").unwrap();
-        assert_eq!(never.expect(&wait_plan, &Matcher::new(&wait_plan), false).outcome, Some(Outcome::AckedNoData));
+        assert_eq!(
+            never
+                .expect(&wait_plan, &Matcher::new(&wait_plan), false)
+                .outcome,
+            Some(Outcome::AckedNoData)
+        );
         // A TLS host that ignores GETs answers the second handshake.
         let tls = find(&|h| h.protocol() == Some("tls") && h.answer_draw > 0.5);
         let two = HandshakeList::parse("http,tls").unwrap();
         let e = tls.expect(&two, &Matcher::new(&two), false);
-        assert_eq!((e.outcome, e.handshake, e.label.as_str()), (Some(Outcome::Data), Some(1), "tls"));
+        assert_eq!(
+            (e.outcome, e.handshake, e.label.as_str()),
+            (Some(Outcome::Data), Some(1), "tls")
+        );
         let fw = find(&|h| h.behaviour == Behaviour::AckingFirewall);
-        assert_eq!(fw.expect(&two, &m, true).outcome, Some(Outcome::AckingFirewall));
-        assert_eq!(fw.expect(&http_plan, &m, true).outcome, Some(Outcome::AckedNoData));
+        assert_eq!(
+            fw.expect(&two, &m, true).outcome,
+            Some(Outcome::AckingFirewall)
+        );
+        assert_eq!(
+            fw.expect(&http_plan, &m, true).outcome,
+            Some(Outcome::AckedNoData)
+        );
     }
 }

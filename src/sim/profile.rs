@@ -90,13 +90,27 @@ pub enum ProfileError {
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("port {port}: share `{name}` = {value} is not in [0, 1]")]
-    Share { port: u16, name: &'static str, value: f64 },
+    Share {
+        port: u16,
+        name: &'static str,
+        value: f64,
+    },
     #[error("port {port}: the shares of {level} add up to {sum} (more than 1)")]
-    Sum { port: u16, level: &'static str, sum: f64 },
+    Sum {
+        port: u16,
+        level: &'static str,
+        sum: f64,
+    },
     #[error("port {1}: `{0}` is not a protocol the simulator can play (known: {known})", known = catalogue::labels().collect::<Vec<_>>().join(", "))]
     UnknownProtocol(String, u16),
-    #[error("port {port}: unexpected protocol `{name}` has weight {weight} (must be finite and > 0)")]
-    Weight { port: u16, name: String, weight: f64 },
+    #[error(
+        "port {port}: unexpected protocol `{name}` has weight {weight} (must be finite and > 0)"
+    )]
+    Weight {
+        port: u16,
+        name: String,
+        weight: f64,
+    },
     #[error("port {port}: unexpected share {share} but no unexpected protocols")]
     NoUnexpectedProtocols { port: u16, share: f64 },
     #[error("port {1}: unexpected protocol `{0}` is the expected protocol")]
@@ -110,16 +124,20 @@ pub enum ProfileError {
 impl Profile {
     /// Parses and validates a profile.
     pub fn from_toml(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        let profile: Profile =
-            toml::from_str(text).map_err(|e| ProfileError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        let profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
         profile.validate()?;
         Ok(profile)
     }
 
     /// Reads, parses and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Profile::from_toml(&text, &path.display().to_string())
     }
 
@@ -146,8 +164,14 @@ impl Profile {
         // A little slack for shares rounded in the file.
         const SLACK: f64 = 1e-9;
         let levels = [
-            ("the address space (synack + closed)", self.synack + self.closed),
-            ("SYN-ACKers (zero_window + rst + acks_data)", self.zero_window + self.rst + self.acks_data),
+            (
+                "the address space (synack + closed)",
+                self.synack + self.closed,
+            ),
+            (
+                "SYN-ACKers (zero_window + rst + acks_data)",
+                self.zero_window + self.rst + self.acks_data,
+            ),
             (
                 "data ACKers (expected + unexpected + unidentified + acking_firewall)",
                 self.expected + self.unexpected + self.unidentified + self.acking_firewall,
@@ -169,11 +193,18 @@ impl Profile {
                 return Err(ProfileError::ExpectedIsUnexpected(name.clone(), port));
             }
             if !(weight.is_finite() && weight > 0.0) {
-                return Err(ProfileError::Weight { port, name: name.clone(), weight });
+                return Err(ProfileError::Weight {
+                    port,
+                    name: name.clone(),
+                    weight,
+                });
             }
         }
         if self.unexpected > 0.0 && self.unexpected_protocols.is_empty() {
-            return Err(ProfileError::NoUnexpectedProtocols { port, share: self.unexpected });
+            return Err(ProfileError::NoUnexpectedProtocols {
+                port,
+                share: self.unexpected,
+            });
         }
         let [min, max] = self.delay_ms;
         if min > max || max > 60_000 {
@@ -185,7 +216,11 @@ impl Profile {
     /// The same mix seen only among hosts that SYN-ACK: every address answers (the benchmark's view, where
     /// ZMap has already found the SYN-ACKers). Nothing refuses.
     pub fn among_synack(&self) -> Profile {
-        Profile { synack: 1.0, closed: 0.0, ..self.clone() }
+        Profile {
+            synack: 1.0,
+            closed: 0.0,
+            ..self.clone()
+        }
     }
 
     /// Absolute shares of the address space: (zero window, rst, never acks, expected, unexpected, unidentified,
@@ -205,7 +240,8 @@ impl Profile {
             unexpected,
             unidentified,
             acking_firewall,
-            acked_silent: (ackers - expected - unexpected - unidentified - acking_firewall).max(0.0),
+            acked_silent: (ackers - expected - unexpected - unidentified - acking_firewall)
+                .max(0.0),
         }
     }
 }
@@ -226,7 +262,10 @@ pub struct AbsoluteShares {
 
 /// Loads every `*.toml` profile of a directory, sorted by port; refuses two profiles for one port.
 pub fn load_dir(dir: &Path) -> Result<Vec<Profile>, ProfileError> {
-    let read_err = |e: std::io::Error| ProfileError::Read { path: dir.display().to_string(), message: e.to_string() };
+    let read_err = |e: std::io::Error| ProfileError::Read {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
@@ -235,7 +274,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Profile>, ProfileError> {
         }
     }
     paths.sort();
-    let mut profiles = paths.iter().map(|p| Profile::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut profiles = paths
+        .iter()
+        .map(|p| Profile::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
     profiles.sort_by_key(|p| p.port);
     if let Some(w) = profiles.windows(2).find(|w| w[0].port == w[1].port) {
         return Err(ProfileError::DuplicatePort(w[0].port));
@@ -271,31 +313,75 @@ mod tests {
         let a = p.absolute();
         assert!((a.expected - 0.5 * 0.7 * 0.9).abs() < 1e-12);
         assert!((a.never_acks - 0.5 * 0.1).abs() < 1e-12);
-        let total = a.closed + a.zero_window + a.rst + a.never_acks + a.expected + a.unexpected + a.unidentified
-            + a.acking_firewall + a.acked_silent;
-        assert!((total - 0.5).abs() < 1e-12, "leaves add up to the SYN-ACK share: {total}");
+        let total = a.closed
+            + a.zero_window
+            + a.rst
+            + a.never_acks
+            + a.expected
+            + a.unexpected
+            + a.unidentified
+            + a.acking_firewall
+            + a.acked_silent;
+        assert!(
+            (total - 0.5).abs() < 1e-12,
+            "leaves add up to the SYN-ACK share: {total}"
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         let text = format!("surprise = 1\n{MINIMAL}");
-        assert!(matches!(Profile::from_toml(&text, "x"), Err(ProfileError::Parse { .. })));
+        assert!(matches!(
+            Profile::from_toml(&text, "x"),
+            Err(ProfileError::Parse { .. })
+        ));
         let text = MINIMAL.replace("port = 80", "port = 80\nsynack_share = 0.1");
-        assert!(matches!(Profile::from_toml(&text, "x"), Err(ProfileError::Parse { .. })));
+        assert!(matches!(
+            Profile::from_toml(&text, "x"),
+            Err(ProfileError::Parse { .. })
+        ));
     }
 
     #[test]
     fn bad_shares_sums_and_names_are_refused() {
-        let bad = |from: &str, to: &str| Profile::from_toml(&MINIMAL.replace(from, to), "x").unwrap_err();
-        assert!(matches!(bad("synack = 0.5", "synack = 1.5"), ProfileError::Share { name: "synack", .. }));
-        assert!(matches!(bad("rst = 0.1", "rst = -0.1"), ProfileError::Share { name: "rst", .. }));
-        assert!(matches!(bad("rst = 0.1", "rst = 0.3"), ProfileError::Sum { .. }));
-        assert!(matches!(bad("expected = 0.9", "expected = 0.96"), ProfileError::Sum { .. }));
-        assert!(matches!(bad("protocol = \"http\"", "protocol = \"gopher\""), ProfileError::UnknownProtocol(..)));
-        assert!(matches!(bad("tls = 3", "http = 3"), ProfileError::ExpectedIsUnexpected(..)));
-        assert!(matches!(bad("tls = 3", "tls = 0"), ProfileError::Weight { .. }));
-        assert!(matches!(bad("synack = 0.5", "synack = 0.5\ndelay_ms = [5, 1]"), ProfileError::Delay { .. }));
-        assert!(matches!(bad("synack = 0.5", "synack = nan"), ProfileError::Share { .. }));
+        let bad =
+            |from: &str, to: &str| Profile::from_toml(&MINIMAL.replace(from, to), "x").unwrap_err();
+        assert!(matches!(
+            bad("synack = 0.5", "synack = 1.5"),
+            ProfileError::Share { name: "synack", .. }
+        ));
+        assert!(matches!(
+            bad("rst = 0.1", "rst = -0.1"),
+            ProfileError::Share { name: "rst", .. }
+        ));
+        assert!(matches!(
+            bad("rst = 0.1", "rst = 0.3"),
+            ProfileError::Sum { .. }
+        ));
+        assert!(matches!(
+            bad("expected = 0.9", "expected = 0.96"),
+            ProfileError::Sum { .. }
+        ));
+        assert!(matches!(
+            bad("protocol = \"http\"", "protocol = \"gopher\""),
+            ProfileError::UnknownProtocol(..)
+        ));
+        assert!(matches!(
+            bad("tls = 3", "http = 3"),
+            ProfileError::ExpectedIsUnexpected(..)
+        ));
+        assert!(matches!(
+            bad("tls = 3", "tls = 0"),
+            ProfileError::Weight { .. }
+        ));
+        assert!(matches!(
+            bad("synack = 0.5", "synack = 0.5\ndelay_ms = [5, 1]"),
+            ProfileError::Delay { .. }
+        ));
+        assert!(matches!(
+            bad("synack = 0.5", "synack = nan"),
+            ProfileError::Share { .. }
+        ));
         let no_protocols = MINIMAL.split("[unexpected_protocols]").next().unwrap();
         assert!(matches!(
             Profile::from_toml(no_protocols, "x"),

@@ -20,7 +20,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use crate::port::TxQueue;
-use crate::wire::{parse_frame, ArpOperation, ArpRepr, Endpoints, Frame, FrameTemplate, MacAddr, TcpFlags, TcpFrame, TemplateConfig};
+use crate::wire::{
+    parse_frame, ArpOperation, ArpRepr, Endpoints, Frame, FrameTemplate, MacAddr, TcpFlags,
+    TcpFrame, TemplateConfig,
+};
 
 use super::catalogue::ProbeClassifier;
 use super::population::{Behaviour, Population};
@@ -43,7 +46,8 @@ pub struct TxSink<'a, T: TxQueue>(pub &'a mut T);
 
 impl<T: TxQueue> FrameSink for TxSink<'_, T> {
     fn send(&mut self, frame: &[u8]) -> bool {
-        self.0.push_frame(frame.len(), |buf| buf.copy_from_slice(frame))
+        self.0
+            .push_frame(frame.len(), |buf| buf.copy_from_slice(frame))
     }
 }
 
@@ -175,7 +179,9 @@ impl Responder {
     }
 
     fn arp<S: FrameSink + ?Sized>(&mut self, arp: &ArpRepr, sink: &mut S) {
-        if arp.operation != ArpOperation::Request || !self.population.space().contains(arp.target_ip) {
+        if arp.operation != ArpOperation::Request
+            || !self.population.space().contains(arp.target_ip)
+        {
             self.counters.not_ours += 1;
             return;
         }
@@ -226,7 +232,13 @@ impl Responder {
                     } else {
                         WINDOW
                     };
-                    Some((isn, t.seq.wrapping_add(1), TcpFlags::SYN_ACK, window, &[][..]))
+                    Some((
+                        isn,
+                        t.seq.wrapping_add(1),
+                        TcpFlags::SYN_ACK,
+                        window,
+                        &[][..],
+                    ))
                 }
             }
         } else if flags.ack() && !flags.syn() {
@@ -265,7 +277,9 @@ impl Responder {
         } else {
             None
         };
-        let Some((seq, ack, flags, window, payload)) = reply else { return };
+        let Some((seq, ack, flags, window, payload)) = reply else {
+            return;
+        };
         let mut fields = [0u8; 15];
         fields[..2].copy_from_slice(&t.src_port.to_be_bytes());
         fields[2..6].copy_from_slice(&seq.to_be_bytes());
@@ -281,11 +295,14 @@ impl Responder {
             self.templates.clear();
         }
         let mac = self.mac;
-        let template = self
-            .templates
-            .entry(key)
-            .or_insert_with(|| FrameTemplate::new(mac, t.src_mac, IpAddr::V4(addr), TemplateConfig::original()));
-        let to = Endpoints { dst_ip: t.src_ip, src_port: t.dst_port, dst_port: t.src_port };
+        let template = self.templates.entry(key).or_insert_with(|| {
+            FrameTemplate::new(mac, t.src_mac, IpAddr::V4(addr), TemplateConfig::original())
+        });
+        let to = Endpoints {
+            dst_ip: t.src_ip,
+            src_port: t.dst_port,
+            dst_port: t.src_port,
+        };
         let n = match template.segment(&mut self.buf, to, seq, ack, flags, window, payload) {
             Ok(n) => n,
             Err(_) => {
@@ -301,7 +318,8 @@ impl Responder {
             let id = self.next_id;
             self.next_id += 1;
             self.held.insert(id, self.buf[..n].to_vec());
-            self.delayed.push(Reverse((now_ns + u64::from(host.delay_ms) * 1_000_000, id)));
+            self.delayed
+                .push(Reverse((now_ns + u64::from(host.delay_ms) * 1_000_000, id)));
             self.counters.delayed += 1;
         }
     }
@@ -318,9 +336,9 @@ impl Responder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::profile::Profile;
-    use crate::sim::population::Space;
     use crate::handshakes::{probe_bytes, registry, ProbeContext};
+    use crate::sim::population::Space;
+    use crate::sim::profile::Profile;
     use crate::wire::{TcpFrame, TemplateConfig};
 
     const SCANNER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa]);
@@ -353,10 +371,32 @@ mod tests {
         Arc::new(Population::new("198.18.128.0/17".parse::<Space>().unwrap(), vec![p], 11).unwrap())
     }
 
-    fn send(r: &mut Responder, dst: Ipv4Addr, sport: u16, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> Vec<Vec<u8>> {
+    fn send(
+        r: &mut Responder,
+        dst: Ipv4Addr,
+        sport: u16,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) -> Vec<Vec<u8>> {
         let t = FrameTemplate::new(SCANNER_MAC, SIM_MAC, scanner(), TemplateConfig::original());
         let mut buf = vec![0u8; 2048];
-        let n = t.segment(&mut buf, Endpoints { dst_ip: IpAddr::V4(dst), src_port: sport, dst_port: 80 }, seq, ack, flags, 65535, payload).unwrap();
+        let n = t
+            .segment(
+                &mut buf,
+                Endpoints {
+                    dst_ip: IpAddr::V4(dst),
+                    src_port: sport,
+                    dst_port: 80,
+                },
+                seq,
+                ack,
+                flags,
+                65535,
+                payload,
+            )
+            .unwrap();
         let mut out = Vec::new();
         r.handle(&buf[..n], 0, &mut out);
         out
@@ -399,7 +439,10 @@ mod tests {
     }
 
     fn find(pop: &Population, pred: impl Fn(&super::super::Host) -> bool) -> Ipv4Addr {
-        (0..32768).map(|i| pop.space().nth(i)).find(|a| pred(&pop.host(*a, 80))).expect("such a host")
+        (0..32768)
+            .map(|i| pop.space().nth(i))
+            .find(|a| pred(&pop.host(*a, 80)))
+            .expect("such a host")
     }
 
     #[test]
@@ -410,14 +453,39 @@ mod tests {
         let out = send(&mut r, web, 40000, 1000, 0, TcpFlags::SYN, &[]);
         assert_eq!(out.len(), 1);
         let sa = tcp(&out[0]);
-        assert_eq!((sa.flags, sa.ack, sa.window), (TcpFlags::SYN_ACK, 1001, 65535));
+        assert_eq!(
+            (sa.flags, sa.ack, sa.window),
+            (TcpFlags::SYN_ACK, 1001, 65535)
+        );
         assert_eq!((sa.src_mac, sa.dst_mac), (SIM_MAC, SCANNER_MAC));
-        assert_eq!((sa.src_ip, sa.dst_ip, sa.src_port, sa.dst_port), (IpAddr::V4(web), scanner(), 80, 40000));
+        assert_eq!(
+            (sa.src_ip, sa.dst_ip, sa.src_port, sa.dst_port),
+            (IpAddr::V4(web), scanner(), 80, 40000)
+        );
         let again = send(&mut r, web, 40000, 1000, 0, TcpFlags::SYN, &[]);
-        assert_eq!(tcp(&again[0]).seq, sa.seq, "stateless: the same SYN gets the same ISN");
+        assert_eq!(
+            tcp(&again[0]).seq,
+            sa.seq,
+            "stateless: the same SYN gets the same ISN"
+        );
 
-        let get = probe_bytes(registry::by_name("http").unwrap().1, &ProbeContext { dst: IpAddr::V4(web), dst_port: 80, seed: 0 });
-        let out = send(&mut r, web, 40000, 1001, sa.seq.wrapping_add(1), TcpFlags::ACK, &get);
+        let get = probe_bytes(
+            registry::by_name("http").unwrap().1,
+            &ProbeContext {
+                dst: IpAddr::V4(web),
+                dst_port: 80,
+                seed: 0,
+            },
+        );
+        let out = send(
+            &mut r,
+            web,
+            40000,
+            1001,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            &get,
+        );
         let data = tcp(&out[0]);
         assert_eq!(data.flags, TcpFlags::PSH_ACK);
         assert_eq!(data.seq, sa.seq.wrapping_add(1));
@@ -436,19 +504,70 @@ mod tests {
         let mut r = Responder::new(pop.clone(), SIM_MAC);
         let pg = find(&pop, |h| h.protocol() == Some("postgres"));
         let sa = tcp(&send(&mut r, pg, 41000, 5, 0, TcpFlags::SYN, &[])[0]);
-        let get = probe_bytes(registry::by_name("http").unwrap().1, &ProbeContext { dst: IpAddr::V4(pg), dst_port: 80, seed: 0 });
-        let out = send(&mut r, pg, 41000, 6, sa.seq.wrapping_add(1), TcpFlags::ACK, &get);
+        let get = probe_bytes(
+            registry::by_name("http").unwrap().1,
+            &ProbeContext {
+                dst: IpAddr::V4(pg),
+                dst_port: 80,
+                seed: 0,
+            },
+        );
+        let out = send(
+            &mut r,
+            pg,
+            41000,
+            6,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            &get,
+        );
         let ack = tcp(&out[0]);
-        assert_eq!((ack.flags, ack.payload.len()), (TcpFlags::ACK, 0), "acknowledges the GET, says nothing");
-        let ssl = probe_bytes(registry::by_name("postgres").unwrap().1, &ProbeContext { dst: IpAddr::V4(pg), dst_port: 80, seed: 0 });
-        let out = send(&mut r, pg, 41000, 6, sa.seq.wrapping_add(1), TcpFlags::PSH_ACK, &ssl);
+        assert_eq!(
+            (ack.flags, ack.payload.len()),
+            (TcpFlags::ACK, 0),
+            "acknowledges the GET, says nothing"
+        );
+        let ssl = probe_bytes(
+            registry::by_name("postgres").unwrap().1,
+            &ProbeContext {
+                dst: IpAddr::V4(pg),
+                dst_port: 80,
+                seed: 0,
+            },
+        );
+        let out = send(
+            &mut r,
+            pg,
+            41000,
+            6,
+            sa.seq.wrapping_add(1),
+            TcpFlags::PSH_ACK,
+            &ssl,
+        );
         assert_eq!(tcp(&out[0]).payload, b"N");
         // A bare ACK (the wait handshake) gets nothing from a client-first host.
-        assert!(send(&mut r, pg, 41000, 6, sa.seq.wrapping_add(1), TcpFlags::ACK, &[]).is_empty());
+        assert!(send(
+            &mut r,
+            pg,
+            41000,
+            6,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            &[]
+        )
+        .is_empty());
         // ... and a banner from a server-first one.
         let ssh = find(&pop, |h| h.protocol() == Some("ssh") && h.answer_draw < 0.9);
         let sa = tcp(&send(&mut r, ssh, 41001, 5, 0, TcpFlags::SYN, &[])[0]);
-        let out = send(&mut r, ssh, 41001, 6, sa.seq.wrapping_add(1), TcpFlags::ACK, &[]);
+        let out = send(
+            &mut r,
+            ssh,
+            41001,
+            6,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            &[],
+        );
         assert!(tcp(&out[0]).payload.starts_with(b"SSH-2.0-OpenSSH"));
     }
 
@@ -457,24 +576,74 @@ mod tests {
         let pop = population("");
         let mut r = Responder::new(pop.clone(), SIM_MAC);
         let zw = find(&pop, |h| h.behaviour == Behaviour::ZeroWindow);
-        assert_eq!(tcp(&send(&mut r, zw, 42000, 1, 0, TcpFlags::SYN, &[])[0]).window, 0);
+        assert_eq!(
+            tcp(&send(&mut r, zw, 42000, 1, 0, TcpFlags::SYN, &[])[0]).window,
+            0
+        );
         let rst = find(&pop, |h| h.behaviour == Behaviour::RstAfterHandshake);
         let sa = tcp(&send(&mut r, rst, 42000, 1, 0, TcpFlags::SYN, &[])[0]);
-        let out = send(&mut r, rst, 42000, 2, sa.seq.wrapping_add(1), TcpFlags::ACK, b"hello");
+        let out = send(
+            &mut r,
+            rst,
+            42000,
+            2,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            b"hello",
+        );
         let reset = tcp(&out[0]);
-        assert_eq!((reset.flags, reset.seq), (TcpFlags::RST, sa.seq.wrapping_add(1)));
+        assert_eq!(
+            (reset.flags, reset.seq),
+            (TcpFlags::RST, sa.seq.wrapping_add(1))
+        );
         let never = find(&pop, |h| h.behaviour == Behaviour::NeverAcks);
         let sa = tcp(&send(&mut r, never, 42000, 1, 0, TcpFlags::SYN, &[])[0]);
-        assert!(send(&mut r, never, 42000, 2, sa.seq.wrapping_add(1), TcpFlags::ACK, b"hello").is_empty());
+        assert!(send(
+            &mut r,
+            never,
+            42000,
+            2,
+            sa.seq.wrapping_add(1),
+            TcpFlags::ACK,
+            b"hello"
+        )
+        .is_empty());
         let fw = find(&pop, |h| h.behaviour == Behaviour::AckingFirewall);
         let t = FrameTemplate::new(SCANNER_MAC, SIM_MAC, scanner(), TemplateConfig::original());
         let mut buf = vec![0u8; 128];
-        let n = t.segment(&mut buf, Endpoints { dst_ip: IpAddr::V4(fw), src_port: 42000, dst_port: 51234 }, 1, 0, TcpFlags::SYN, 65535, &[]).unwrap();
+        let n = t
+            .segment(
+                &mut buf,
+                Endpoints {
+                    dst_ip: IpAddr::V4(fw),
+                    src_port: 42000,
+                    dst_port: 51234,
+                },
+                1,
+                0,
+                TcpFlags::SYN,
+                65535,
+                &[],
+            )
+            .unwrap();
         let mut out = Vec::new();
         r.handle(&buf[..n], 0, &mut out);
-        assert_eq!(tcp(&out[0]).flags, TcpFlags::SYN_ACK, "a firewall answers an ephemeral port");
+        assert_eq!(
+            tcp(&out[0]).flags,
+            TcpFlags::SYN_ACK,
+            "a firewall answers an ephemeral port"
+        );
         // Outside the space, and a corrupted frame: nothing.
-        assert!(send(&mut r, "198.18.0.9".parse().unwrap(), 42000, 1, 0, TcpFlags::SYN, &[]).is_empty());
+        assert!(send(
+            &mut r,
+            "198.18.0.9".parse().unwrap(),
+            42000,
+            1,
+            0,
+            TcpFlags::SYN,
+            &[]
+        )
+        .is_empty());
         let mut bad = buf[..n].to_vec();
         bad[n - 1] ^= 0xff;
         let mut out = Vec::new();
@@ -507,7 +676,10 @@ mod tests {
             }
         }
         let lost = r.counters().lost as usize;
-        assert!(lost > 100 && answered > 100, "lost {lost}, answered {answered}");
+        assert!(
+            lost > 100 && answered > 100,
+            "lost {lost}, answered {answered}"
+        );
     }
 
     #[test]
@@ -517,13 +689,19 @@ mod tests {
         let mut buf = [0u8; 64];
         let mut out = Vec::new();
         for (target, answered) in [("198.18.0.1", false), ("198.18.200.1", true)] {
-            let req = ArpRepr::request(SCANNER_MAC, "198.18.0.2".parse().unwrap(), target.parse().unwrap());
+            let req = ArpRepr::request(
+                SCANNER_MAC,
+                "198.18.0.2".parse().unwrap(),
+                target.parse().unwrap(),
+            );
             let n = req.build_frame(&mut buf).unwrap();
             out.clear();
             r.handle(&buf[..n], 0, &mut out);
             assert_eq!(out.len(), usize::from(answered), "{target}");
         }
-        let Ok(Frame::Arp(a)) = parse_frame(&out[0]) else { panic!("no ARP") };
+        let Ok(Frame::Arp(a)) = parse_frame(&out[0]) else {
+            panic!("no ARP")
+        };
         assert_eq!(a.arp.operation, ArpOperation::Reply);
         assert_eq!((a.arp.sender_mac, a.dst_mac), (SIM_MAC, SCANNER_MAC));
         assert_eq!(a.arp.sender_ip, "198.18.200.1".parse::<Ipv4Addr>().unwrap());
