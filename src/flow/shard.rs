@@ -11,7 +11,7 @@ use super::cookie::Cookies;
 use super::counters::FlowCounters;
 use super::seq;
 use super::state::{bits, FlowState, Haf, LastPacket, Phase, RecordSlab, NO_RECORD};
-use super::table::{FlowKey, FlowTable, Keyed};
+use super::table::{FlowKey, FlowTable, KeyHash, Place};
 use super::timer::{TimerEntry, TimerWheel};
 use super::{ActionSink, Event, Payload, ProbeLengths, Segment, SynAckFields, Target, Transmit};
 
@@ -41,10 +41,12 @@ pub struct FlowShard {
     table: FlowTable<FlowState>,
     wheel: TimerWheel,
     slab: RecordSlab,
-    /// Flows in [`Phase::Collecting`], finished at the end of the receive burst.
-    collecting: Vec<FlowKey>,
+    /// Entry numbers of the flows in [`Phase::Collecting`], finished at the end of the receive burst (so
+    /// ending a burst costs as much as the flows it touched, not the table).
+    collecting: Vec<u32>,
     due: Vec<TimerEntry>,
-    next_generation: u64,
+    /// Makes every later handshake's ISN input unique.
+    isn_nonce: u64,
     lingering: usize,
     haf_probes: u8,
     haf_needed: u8,
@@ -62,7 +64,7 @@ impl FlowShard {
             slab: RecordSlab::default(),
             collecting: Vec::new(),
             due: Vec::new(),
-            next_generation: 1,
+            isn_nonce: 1,
             lingering: 0,
             haf_probes: config.effective_haf_probes(),
             haf_needed: config.haf_needed(),
@@ -181,7 +183,9 @@ impl FlowShard {
         S: ActionSink + ?Sized,
     {
         let last = LastPacket { seq: f.seq, ack: f.ack, window: f.window, flags: TcpFlags::SYN_ACK, ttl: f.ttl, at_ns: now.ns };
-        if self.table.find(&FlowKey { addr: f.remote, port: f.remote_port }).is_some() {
+        let key = FlowKey { addr: f.remote, port: f.remote_port };
+        let hash = self.table.hash(&key);
+        if self.table.find_hashed(&key, hash).is_some() {
             self.counters.duplicate_targets += 1;
             return;
         }
@@ -191,7 +195,7 @@ impl FlowShard {
             self.emit(st.record(Outcome::ZeroWindow, None), out);
             return;
         }
-        match self.table.insert(st) {
+        match self.table.insert_hashed(st, hash) {
             Ok(slot) => {
                 self.counters.zmap_flows += 1;
                 self.with_flow(slot, |shard, st| {
@@ -209,8 +213,17 @@ impl FlowShard {
         S: ActionSink + ?Sized,
     {
         let key = FlowKey { addr: seg.remote, port: seg.remote_port };
-        let Some(slot) = self.table.find(&key) else {
-            if !self.stateless_answer(seg, now, probes, out) && !self.haf_answer(seg, now, out) {
+        let hash = self.table.hash(&key);
+        self.segment_hashed(seg, key, hash, now, probes, out)
+    }
+
+    fn segment_hashed<P, S>(&mut self, seg: &Segment<'_>, key: FlowKey, hash: KeyHash, now: Now, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let Some(slot) = self.table.find_hashed(&key, hash) else {
+            if !self.stateless_answer(seg, hash, now, probes, out) && !self.haf_answer(seg, now, out) {
                 if is_answer_to_syn(seg.flags) {
                     self.counters.stray_synacks += 1;
                 } else {
@@ -238,10 +251,9 @@ impl FlowShard {
     }
 
     fn end_burst_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
-        let mut keys = std::mem::take(&mut self.collecting);
-        for key in keys.drain(..) {
-            let Some(slot) = self.table.find(&key) else { continue };
-            self.with_flow(slot, |shard, st| {
+        let mut entries = std::mem::take(&mut self.collecting);
+        for entry in entries.drain(..) {
+            self.with_flow(entry as usize, |shard, st| {
                 if st.phase == Phase::Collecting {
                     shard.end_attempt(st, Outcome::Data, false, false, now, out)
                 } else {
@@ -249,18 +261,18 @@ impl FlowShard {
                 }
             });
         }
-        self.collecting = keys;
+        self.collecting = entries;
     }
 
     fn tick_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
         let mut due = std::mem::take(&mut self.due);
-        self.wheel.advance(now.ms, &mut due);
-        for entry in due.drain(..) {
-            let slot = self.table.find(&entry.key).filter(|&s| self.table.get(s).is_some_and(|st| st.generation == entry.generation));
-            match slot {
-                Some(slot) => self.with_flow(slot, |shard, st| shard.timer_fired(st, now, out)),
-                None => self.counters.stale_timers += 1,
+        self.counters.stale_timers += self.wheel.advance(now.ms, &mut due);
+        for timer in due.drain(..) {
+            if self.wheel.is_current(&timer) {
+                self.with_flow(timer.entry as usize, |shard, st| shard.timer_fired(st, now, out));
+            } else {
+                self.counters.stale_timers += 1;
             }
         }
         self.due = due;
@@ -268,10 +280,9 @@ impl FlowShard {
 
     fn expire_all_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
-        let keys: Vec<FlowKey> = self.table.occupied().filter_map(|s| self.table.get(s).map(|st| st.key())).collect();
-        for key in keys {
-            let Some(slot) = self.table.find(&key) else { continue };
-            self.with_flow(slot, |shard, st| {
+        let entries: Vec<usize> = self.table.occupied().collect();
+        for entry in entries {
+            self.with_flow(entry, |shard, st| {
                 if st.haf == Haf::Pending {
                     st.haf = Haf::Cleared;
                 }
@@ -294,8 +305,8 @@ impl FlowShard {
 
     // ---- the machine ------------------------------------------------------------------------------
 
-    /// Runs `f` on a copy of the flow in `slot`, then writes it back or removes it. `f` may use the rest of
-    /// the shard freely but must not insert or remove table entries.
+    /// Runs `f` on a copy of the flow in entry `slot`, then writes it back or removes it. `f` may use the
+    /// rest of the shard freely but must not insert or remove table entries.
     fn with_flow(&mut self, slot: usize, f: impl FnOnce(&mut Self, &mut FlowState) -> Fate) {
         let Some(mut st) = self.table.get(slot).copied() else { return };
         match f(self, &mut st) {
@@ -311,6 +322,8 @@ impl FlowShard {
                 if st.record != NO_RECORD {
                     self.slab.take(st.record);
                 }
+                // The entry number will name another flow: its pending timer must not fire for that one.
+                self.wheel.disarm(st.place.entry);
                 self.table.remove(slot);
             }
         }
@@ -336,21 +349,19 @@ impl FlowShard {
             sent_len: 0,
             last,
             record: NO_RECORD,
-            generation: 0,
+            place: Place::default(),
             haf_deadline_ms: 0,
         }
     }
 
-    fn arm(&mut self, st: &mut FlowState, deadline_ms: u64) {
-        st.generation = self.next_generation;
-        self.next_generation += 1;
-        self.wheel.arm(st.key(), st.generation, deadline_ms);
+    /// Arms the flow's one timer (its previous one, if any, becomes stale).
+    fn arm(&mut self, st: &FlowState, deadline_ms: u64) {
+        self.wheel.arm(st.place.entry, deadline_ms);
     }
 
     /// Kills the flow's armed timer without arming another.
-    fn disarm(&mut self, st: &mut FlowState) {
-        st.generation = self.next_generation;
-        self.next_generation += 1;
+    fn disarm(&mut self, st: &FlowState) {
+        self.wheel.disarm(st.place.entry);
     }
 
     fn emit<S: ActionSink + ?Sized>(&mut self, record: Record, out: &mut S) {
@@ -542,7 +553,7 @@ impl FlowShard {
         st.record = self.slab.insert(record);
         st.phase = Phase::Collecting;
         self.disarm(st);
-        self.collecting.push(st.key());
+        self.collecting.push(st.place.entry);
     }
 
     fn collect_more(&mut self, st: &mut FlowState, seg: &Segment<'_>) {
@@ -719,7 +730,8 @@ impl FlowShard {
     fn next_handshake<S: ActionSink + ?Sized>(&mut self, st: &mut FlowState, now: Now, out: &mut S) {
         st.handshake += 1;
         st.local_port = self.next_port(st.local_port);
-        st.isn = self.cookies.later_isn(st.remote, st.remote_port, st.local, st.local_port, self.next_generation);
+        st.isn = self.cookies.later_isn(st.remote, st.remote_port, st.local, st.local_port, self.isn_nonce);
+        self.isn_nonce += 1;
         st.phase = Phase::SynSent;
         st.counter = 0;
         st.bits &= !bits::PER_ATTEMPT;
@@ -861,7 +873,7 @@ impl FlowShard {
 
     /// A SYN-ACK or RST+ACK for a remote port without state: an answer to one of our stateless SYNs if its
     /// cookie checks out. State is created only now.
-    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> bool
+    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, hash: KeyHash, now: Now, probes: &P, out: &mut S) -> bool
     where
         P: ProbeLengths + ?Sized,
         S: ActionSink + ?Sized,
@@ -883,18 +895,16 @@ impl FlowShard {
             };
             self.emit(record, out);
             st.phase = Phase::Lingering;
-            st.generation = self.next_generation;
-            self.next_generation += 1;
-            match self.table.insert(st) {
-                Ok(_) => {
+            match self.table.insert_hashed(st, hash) {
+                Ok(entry) => {
                     self.lingering += 1;
-                    self.wheel.arm(st.key(), st.generation, now.ms + self.linger_ms);
+                    self.wheel.arm(entry as u32, now.ms + self.linger_ms);
                 }
                 Err(_) => self.counters.tombstones_refused += 1,
             }
             return true;
         }
-        match self.table.insert(st) {
+        match self.table.insert_hashed(st, hash) {
             Ok(slot) => {
                 self.counters.cookie_flows += 1;
                 self.with_flow(slot, |shard, st| {
