@@ -92,7 +92,7 @@ use crate::wire::TcpFlags;
 
 pub use config::{FlowConfig, FlowConfigError};
 pub use counters::FlowCounters;
-pub use shard::FlowShard;
+pub use shard::{FlowMemory, FlowShard};
 pub use state::FlowState;
 pub use table::FlowKey;
 

@@ -34,6 +34,21 @@ enum Fate {
     Remove,
 }
 
+/// Bytes of memory one shard holds, by part (allocated capacity, so the high-water mark of a run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowMemory {
+    /// The index and the flow entries.
+    pub table: usize,
+    /// The timer wheel and its per-entry generations.
+    pub timers: usize,
+    /// Records under construction or held, with their data.
+    pub slab: usize,
+}
+
+/// Segments whose lookups are overlapped by [`FlowShard::on_segments`]: enough to hide a memory round
+/// trip behind the others, few enough that the prefetched lines are still in L1 when used.
+const PREFETCH_GROUP: usize = 16;
+
 /// The per-worker flow engine. Pure: it reads events and writes actions into the caller's sink.
 pub struct FlowShard {
     config: FlowConfig,
@@ -98,6 +113,15 @@ impl FlowShard {
         self.table.len()
     }
 
+    /// Memory held now, by part.
+    pub fn memory(&self) -> FlowMemory {
+        FlowMemory {
+            table: self.table.bytes() + self.collecting.capacity() * std::mem::size_of::<u32>(),
+            timers: self.wheel.bytes() + self.due.capacity() * std::mem::size_of::<TimerEntry>(),
+            slab: self.slab.bytes(),
+        }
+    }
+
     /// The single entry point: one event at `now_ns` (nanoseconds since the Unix epoch, never going back).
     pub fn handle<P, S>(&mut self, event: Event<'_>, now_ns: u64, probes: &P, out: &mut S)
     where
@@ -129,6 +153,26 @@ impl FlowShard {
         self.zmap_synack_at(fields, Now::at(now_ns), probes, out)
     }
 
+    /// A batch of ZMap SYN-ACKs, in order: the same as [`FlowShard::zmap_synack`] for each, with the table
+    /// lookups of a group started together (see [`FlowShard::on_segments`]).
+    pub fn zmap_synacks<P, S>(&mut self, batch: &[SynAckFields], now_ns: u64, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let now = Now::at(now_ns);
+        let mut hashes = [KeyHash::default(); PREFETCH_GROUP];
+        for group in batch.chunks(PREFETCH_GROUP) {
+            for (f, hash) in group.iter().zip(hashes.iter_mut()) {
+                *hash = self.table.hash(&FlowKey { addr: f.remote, port: f.remote_port });
+                self.table.prefetch(*hash);
+            }
+            for (f, hash) in group.iter().zip(hashes) {
+                self.zmap_synack_hashed(f, hash, now, probes, out);
+            }
+        }
+    }
+
     /// A received TCP segment addressed to us.
     pub fn on_segment<P, S>(&mut self, seg: &Segment<'_>, now_ns: u64, probes: &P, out: &mut S)
     where
@@ -136,6 +180,31 @@ impl FlowShard {
         S: ActionSink + ?Sized,
     {
         self.segment_at(seg, Now::at(now_ns), probes, out)
+    }
+
+    /// A receive burst of segments, in order: the same as calling [`FlowShard::on_segment`] for each, but
+    /// the flow lookups of a group of segments are started together (hash all, prefetch their index lines,
+    /// then their flows), so the memory latency of one flow hides behind the others'. The burst is not
+    /// ended: call [`FlowShard::end_burst`] after the last segment of the receive burst.
+    pub fn on_segments<P, S>(&mut self, segs: &[Segment<'_>], now_ns: u64, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let now = Now::at(now_ns);
+        let mut hashes = [KeyHash::default(); PREFETCH_GROUP];
+        for group in segs.chunks(PREFETCH_GROUP) {
+            for (seg, hash) in group.iter().zip(hashes.iter_mut()) {
+                *hash = self.table.hash(&FlowKey { addr: seg.remote, port: seg.remote_port });
+                self.table.prefetch(*hash);
+            }
+            for hash in &hashes[..group.len()] {
+                self.table.prefetch_found(*hash);
+            }
+            for (seg, hash) in group.iter().zip(hashes) {
+                self.segment_hashed(seg, FlowKey { addr: seg.remote, port: seg.remote_port }, hash, now, probes, out);
+            }
+        }
     }
 
     /// The receive burst is over: flows that got data in it are finished with all in-order data gathered.
@@ -182,9 +251,17 @@ impl FlowShard {
         P: ProbeLengths + ?Sized,
         S: ActionSink + ?Sized,
     {
+        let hash = self.table.hash(&FlowKey { addr: f.remote, port: f.remote_port });
+        self.zmap_synack_hashed(f, hash, now, probes, out)
+    }
+
+    fn zmap_synack_hashed<P, S>(&mut self, f: &SynAckFields, hash: KeyHash, now: Now, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
         let last = LastPacket { seq: f.seq, ack: f.ack, window: f.window, flags: TcpFlags::SYN_ACK, ttl: f.ttl, at_ns: now.ns };
         let key = FlowKey { addr: f.remote, port: f.remote_port };
-        let hash = self.table.hash(&key);
         if self.table.find_hashed(&key, hash).is_some() {
             self.counters.duplicate_targets += 1;
             return;
@@ -268,13 +345,26 @@ impl FlowShard {
         self.end_burst_at(now, out);
         let mut due = std::mem::take(&mut self.due);
         self.counters.stale_timers += self.wheel.advance(now.ms, &mut due);
-        for timer in due.drain(..) {
-            if self.wheel.is_current(&timer) {
-                self.with_flow(timer.entry as usize, |shard, st| shard.timer_fired(st, now, out));
-            } else {
-                self.counters.stale_timers += 1;
+        // Due flows are cold (their timers were set long ago): start loading a group of them, then the index
+        // lines of the tombstones among them (their removal edits the index), then work through the group.
+        for group in due.chunks(PREFETCH_GROUP) {
+            for timer in group {
+                self.table.prefetch_entry(timer.entry as usize);
+            }
+            for timer in group {
+                if let Some(st) = self.table.get(timer.entry as usize).filter(|st| st.phase == Phase::Lingering) {
+                    self.table.prefetch(KeyHash::from(st.place));
+                }
+            }
+            for timer in group {
+                if self.wheel.is_current(timer) {
+                    self.with_flow(timer.entry as usize, |shard, st| shard.timer_fired(st, now, out));
+                } else {
+                    self.counters.stale_timers += 1;
+                }
             }
         }
+        due.clear();
         self.due = due;
     }
 

@@ -212,6 +212,12 @@ impl RecordSlab {
         taken
     }
 
+    /// Bytes held: the slots and the data of the records in them.
+    pub fn bytes(&self) -> usize {
+        let data: usize = self.items.iter().flatten().map(|r| r.data.capacity()).sum();
+        self.items.capacity() * std::mem::size_of::<Option<Record>>() + self.free.capacity() * std::mem::size_of::<u32>() + data
+    }
+
     /// Records currently stored.
     pub fn len(&self) -> usize {
         self.items.len() - self.free.len()

@@ -57,8 +57,14 @@ pub trait Keyed {
 }
 
 /// A key's hash, computed once per lookup and reusable (see [`FlowTable::prefetch`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyHash(u32);
+
+impl From<Place> for KeyHash {
+    fn from(place: Place) -> KeyHash {
+        KeyHash(place.hash)
+    }
+}
 
 /// Fixed-capacity map from [`FlowKey`] to `V` with stable entry numbers.
 pub struct FlowTable<V> {
@@ -141,15 +147,20 @@ impl<V: Keyed> FlowTable<V> {
         }
     }
 
-    /// Prefetches the entry the key's home slot names, if any (the second stage of a batch).
-    pub fn prefetch_entry(&self, hash: KeyHash) {
+    /// Prefetches the entry the key's home slot names, if any (the second stage of a batch: it reads the
+    /// index line the first stage asked for).
+    pub fn prefetch_found(&self, hash: KeyHash) {
         let w = self.index.get(self.home(hash.0)).copied().unwrap_or(0);
         if w != 0 && (w >> 32) as u32 == hash.0 {
-            if let Some(e) = self.entries.get((w as u32 - 1) as usize) {
-                prefetch_read(e);
-                // A flow is wider than a cache line; its second half holds the timer and clock fields.
-                prefetch_read((e as *const Option<V>).cast::<u8>().wrapping_add(64));
-            }
+            self.prefetch_entry((w as u32 - 1) as usize);
+        }
+    }
+
+    /// Asks the CPU to start loading entry `entry` (both cache lines a flow may span).
+    pub fn prefetch_entry(&self, entry: usize) {
+        if let Some(e) = self.entries.get(entry) {
+            prefetch_read(e);
+            prefetch_read((e as *const Option<V>).cast::<u8>().wrapping_add(std::mem::size_of::<Option<V>>() - 1));
         }
     }
 
