@@ -105,6 +105,8 @@ struct Params {
     hosts: u64,
     rate: u64,
     rtt_ms: u64,
+    /// `LZR_BENCH_ONLY=single|batched`: drive one way only (for profiling).
+    only: Option<bool>,
 }
 
 struct Run {
@@ -238,28 +240,44 @@ fn memory(run: &Run) {
 fn mix_run(mix: &Mix, p: &Params) {
     println!("\n{} mix (Table 4): {} hosts, {} SYN-ACKs/ms, RTT {} ms, {}-byte probe, {}-byte answers, bursts of {BURST}",
         mix.name, p.hosts, p.rate, p.rtt_ms, mix.probe, mix.banner);
-    let single = drive_per_segment(mix, p);
-    let batched = drive_batched(mix, p);
-    let c = single.shard.counters();
+    let single = (p.only != Some(true)).then(|| drive_per_segment(mix, p));
+    let batched = (p.only != Some(false)).then(|| drive_batched(mix, p));
+    let Some(any) = single.as_ref().or(batched.as_ref()) else { return };
+    let c = any.shard.counters();
     println!("  segments in {} (ZMap SYN-ACKs + host segments), frames out {}, records {}, simulated {} s",
-        single.segments, single.out.frames, single.out.records, single.simulated_ms / 1000);
+        any.segments, any.out.frames, any.out.records, any.simulated_ms / 1000);
     println!("  records: data {}, zero window {}, rst {}, acked no data {}, data not acked {}; stale timers {}",
         c.records(Outcome::Data), c.records(Outcome::ZeroWindow), c.records(Outcome::RstAfterHandshake),
         c.records(Outcome::AckedNoData), c.records(Outcome::DataNotAcked), c.stale_timers);
-    report(mix, p, "on_segment", &single);
-    report(mix, p, "on_segments", &batched);
-    memory(&single);
+    if let Some(run) = &single {
+        report(mix, p, "on_segment", run);
+    }
+    if let Some(run) = &batched {
+        report(mix, p, "on_segments", run);
+    }
+    memory(any);
 }
 
 fn main() {
     let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    let p = Params { hosts: env("LZR_BENCH_HOSTS", 2_000_000), rate: env("LZR_BENCH_RATE", 16), rtt_ms: env("LZR_BENCH_RTT_MS", 100) };
+    let p = Params { hosts: env("LZR_BENCH_HOSTS", 2_000_000), rate: env("LZR_BENCH_RATE", 16), rtt_ms: env("LZR_BENCH_RTT_MS", 100),
+        only: match std::env::var("LZR_BENCH_ONLY").as_deref() {
+            Ok("single") => Some(false),
+            Ok("batched") => Some(true),
+            _ => None,
+        } };
     let budget_ns = 1e9 / ENGINE_TARGET_PPS * FLOW_SHARE;
     println!("flow shard, one core. Engine target {:.0} Mpps/core ({:.0} ns/packet, all layers); the flow layer's share \
               is {:.0}%: {budget_ns:.0} ns/segment = {:.1} M segments/s", ENGINE_TARGET_PPS / 1e6, 1e9 / ENGINE_TARGET_PPS,
         FLOW_SHARE * 100.0, 1e3 / budget_ns);
     mix_run(&PORT_80, &p);
     mix_run(&PORT_27017, &p);
+    if p.only.is_none() {
+        stateless_opens();
+    }
+}
+
+fn stateless_opens() {
 
     // Stateless opens: SYN generation plus the cookie check on each answer (half answer, half stray).
     let mut shard = FlowShard::new(config()).expect("valid");

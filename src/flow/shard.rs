@@ -75,7 +75,7 @@ impl FlowShard {
         let cookies = Cookies::new(&config);
         Ok(FlowShard {
             table: FlowTable::new(config.table_capacity, [config.secret[1], config.secret[0]]),
-            wheel: TimerWheel::new(),
+            wheel: TimerWheel::with_lanes(&[config.retransmit_ms, config.timeout_ms, cookies.answer_horizon_ms()]),
             slab: RecordSlab::default(),
             collecting: Vec::new(),
             due: Vec::new(),
@@ -444,9 +444,9 @@ impl FlowShard {
         }
     }
 
-    /// Arms the flow's one timer (its previous one, if any, becomes stale).
-    fn arm(&mut self, st: &FlowState, deadline_ms: u64) {
-        self.wheel.arm(st.place.entry, deadline_ms);
+    /// Arms the flow's one timer `delay_ms` from now (its previous one, if any, becomes stale).
+    fn arm_after(&mut self, st: &FlowState, now: Now, delay_ms: u64) {
+        self.wheel.arm_after(st.place.entry, now.ms, delay_ms);
     }
 
     /// Kills the flow's armed timer without arming another.
@@ -513,7 +513,7 @@ impl FlowShard {
         };
         st.sent_len = if matches!(payload, Payload::None) { 0 } else { st.probe_len };
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::ACK, payload, out);
-        self.arm(st, now.ms + self.config.retransmit_ms);
+        self.arm_after(st, now, self.config.retransmit_ms);
     }
 
     /// Resends the original probe bytes at the original sequence number, now with PSH (under
@@ -524,7 +524,7 @@ impl FlowShard {
         let payload = self.probe_payload(st);
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::PSH_ACK, payload, out);
         self.counters.ack_retransmissions += 1;
-        self.arm(st, now.ms + self.config.timeout_ms);
+        self.arm_after(st, now, self.config.timeout_ms);
     }
 
     fn flow_segment<P, S>(&mut self, st: &mut FlowState, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> Fate
@@ -622,7 +622,7 @@ impl FlowShard {
         if st.phase == Phase::AckSent && seg.flags.ack() && seg.ack == snd_nxt {
             st.phase = Phase::Acked;
             st.counter = 0;
-            self.arm(st, now.ms + self.config.timeout_ms);
+            self.arm_after(st, now, self.config.timeout_ms);
         }
         Fate::Keep
     }
@@ -680,7 +680,7 @@ impl FlowShard {
                 st.counter += 1;
                 self.send_syn(st, out);
                 self.counters.syn_retransmissions += 1;
-                self.arm(st, now.ms + self.config.timeout_ms);
+                self.arm_after(st, now, self.config.timeout_ms);
                 Fate::Keep
             }
             Phase::SynSent => self.end_attempt(st, Outcome::NoSynAck, false, false, now, out),
@@ -782,8 +782,7 @@ impl FlowShard {
         if st.haf == Haf::Pending {
             st.record = self.slab.insert(record);
             st.phase = Phase::Held;
-            let deadline = st.haf_deadline_ms;
-            self.arm(st, deadline);
+            self.wheel.arm(st.place.entry, st.haf_deadline_ms);
             return Fate::Keep;
         }
         self.emit(record, out);
@@ -811,7 +810,7 @@ impl FlowShard {
         }
         st.phase = Phase::Lingering;
         self.lingering += 1;
-        self.arm(st, now.ms + self.linger_ms);
+        self.arm_after(st, now, self.linger_ms);
         Fate::Keep
     }
 
@@ -830,7 +829,7 @@ impl FlowShard {
         st.snd_acked = st.isn.wrapping_add(1);
         self.send_syn(st, out);
         self.counters.syns_sent += 1;
-        self.arm(st, now.ms + self.config.timeout_ms);
+        self.arm_after(st, now, self.config.timeout_ms);
         if st.handshake == 1 && self.haf_probes > 0 && st.haf == Haf::Off {
             self.send_haf_probes(st, now, out);
         }
@@ -988,7 +987,7 @@ impl FlowShard {
             match self.table.insert_hashed(st, hash) {
                 Ok(entry) => {
                     self.lingering += 1;
-                    self.wheel.arm(entry as u32, now.ms + self.linger_ms);
+                    self.wheel.arm_after(entry as u32, now.ms, self.linger_ms);
                 }
                 Err(_) => self.counters.tombstones_refused += 1,
             }

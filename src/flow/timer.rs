@@ -1,4 +1,11 @@
-//! A hashed timer wheel with 1 ms slots, one pending timer per flow that counts.
+//! The timers of one shard: fixed-delay lanes in front of a hashed wheel with 1 ms slots, one pending timer
+//! per flow that counts.
+//!
+//! Almost every timer is "the same delay from now" (retransmit, timeout, linger), so each such delay gets a
+//! lane: a FIFO whose deadlines are in order by construction (the clock never goes back). Arming appends to
+//! its tail and firing pops from its head, both sequential, so a timer costs no cache miss to write or read
+//! however far out it is, and no sorting. Any other deadline (the HyperACKtive window's end) goes on the
+//! wheel.
 //!
 //! Flows are named by their table entry number (stable while the flow lives). The wheel keeps one 32-bit
 //! generation per entry number: arming bumps it and stores the new value in the wheel entry, and
@@ -6,9 +13,12 @@
 //! entry whose generation no longer matches is stale and dies when it fires, without touching the flow or
 //! the flow table: the check reads one small array (4 bytes per flow) instead of a 112-byte flow. Entries
 //! further out than one turn of the wheel stay in their slot until a later turn reaches their deadline.
+//! Timers due in the same millisecond fire in lane order, then wheel order (arm order within each).
 //!
 //! A generation wraps only after 2^32 re-arms of the same entry number, all while one stale entry of it
 //! is still waiting in the wheel; a flow re-arms a handful of times per handshake, so that cannot happen.
+
+use std::collections::VecDeque;
 
 /// One armed timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +28,14 @@ pub struct TimerEntry {
     pub deadline_ms: u64,
 }
 
+/// Timers armed with one fixed delay: deadlines never decrease from head to tail.
+struct Lane {
+    delay_ms: u64,
+    queue: VecDeque<TimerEntry>,
+}
+
 pub struct TimerWheel {
+    lanes: Vec<Lane>,
     slots: Vec<Vec<TimerEntry>>,
     /// Current generation of each entry number.
     generations: Vec<u32>,
@@ -34,8 +51,21 @@ impl TimerWheel {
     /// Slots per turn: 16384 ms covers every default timer (up to 10 s) in a single turn.
     pub const SLOTS: usize = 1 << 14;
 
+    /// A wheel with a lane for each of `lane_delays_ms` (milliseconds).
+    pub fn with_lanes(lane_delays_ms: &[u64]) -> Self {
+        let mut wheel = Self::new();
+        for &delay_ms in lane_delays_ms {
+            if !wheel.lanes.iter().any(|l| l.delay_ms == delay_ms) {
+                wheel.lanes.push(Lane { delay_ms, queue: VecDeque::new() });
+            }
+        }
+        wheel
+    }
+
+    /// A wheel without lanes.
     pub fn new() -> Self {
         TimerWheel {
+            lanes: Vec::new(),
             slots: (0..Self::SLOTS).map(|_| Vec::new()).collect(),
             generations: Vec::new(),
             scratch: Vec::new(),
@@ -54,9 +84,10 @@ impl TimerWheel {
         self.len == 0
     }
 
-    /// Bytes held: the slot vectors' storage and the generation array.
+    /// Bytes held: the lanes', the slot vectors' storage and the generation array.
     pub fn bytes(&self) -> usize {
-        self.slots.iter().map(|s| s.capacity() * std::mem::size_of::<TimerEntry>()).sum::<usize>()
+        self.lanes.iter().map(|l| l.queue.capacity() * std::mem::size_of::<TimerEntry>()).sum::<usize>()
+            + self.slots.iter().map(|s| s.capacity() * std::mem::size_of::<TimerEntry>()).sum::<usize>()
             + self.slots.capacity() * std::mem::size_of::<Vec<TimerEntry>>()
             + self.generations.capacity() * std::mem::size_of::<u32>()
     }
@@ -80,6 +111,22 @@ impl TimerWheel {
         self.len += 1;
     }
 
+    /// Arms `entry`'s timer `delay_ms` after `now_ms`: on the lane of that delay if there is one, else on
+    /// the wheel.
+    pub fn arm_after(&mut self, entry: u32, now_ms: u64, delay_ms: u64) {
+        let deadline_ms = now_ms.saturating_add(delay_ms).max(self.cursor_ms);
+        let Some(lane) = self.lanes.iter().position(|l| l.delay_ms == delay_ms) else {
+            return self.arm(entry, deadline_ms);
+        };
+        // A clock that went back would break the lane's order; such a timer goes on the wheel instead.
+        if self.lanes[lane].queue.back().is_some_and(|last| last.deadline_ms > deadline_ms) {
+            return self.arm(entry, deadline_ms);
+        }
+        let generation = self.bump(entry);
+        self.lanes[lane].queue.push_back(TimerEntry { entry, generation, deadline_ms });
+        self.len += 1;
+    }
+
     /// Makes `entry`'s pending timer stale without arming another.
     pub fn disarm(&mut self, entry: u32) {
         self.bump(entry);
@@ -99,6 +146,16 @@ impl TimerWheel {
         }
         let span = (now_ms - self.cursor_ms + 1).min(self.mask + 1);
         let mut fired = std::mem::take(&mut self.scratch);
+        let mut sources = 0;
+        for lane in &mut self.lanes {
+            let before = fired.len();
+            while let Some(e) = lane.queue.front().filter(|e| e.deadline_ms <= now_ms) {
+                fired.push(*e);
+                lane.queue.pop_front();
+            }
+            sources += usize::from(fired.len() > before);
+        }
+        let before = fired.len();
         for ms in self.cursor_ms..self.cursor_ms + span {
             let slot = &mut self.slots[(ms & self.mask) as usize];
             slot.retain(|e| {
@@ -109,10 +166,12 @@ impl TimerWheel {
                 !fire
             });
         }
+        sources += usize::from(fired.len() > before);
         self.len -= fired.len();
         self.cursor_ms = now_ms + 1;
-        // Only a jump over several milliseconds can mix deadlines; a slot alone is already in order.
-        if span > 1 {
+        // Each lane is in order, and so is one wheel slot; only several sources, or a jump over several
+        // milliseconds, need a (stable) sort.
+        if sources > 1 || span > 1 {
             fired.sort_by_key(|e| e.deadline_ms);
         }
         let mut stale = 0;
@@ -165,6 +224,36 @@ mod tests {
         w.arm(1, 10);
         w.advance(5001, &mut due);
         assert_eq!(due, vec![TimerEntry { entry: 1, generation: 1, deadline_ms: 5001 }]);
+    }
+
+    #[test]
+    fn lanes_fire_in_deadline_order_with_the_wheel() {
+        let mut w = TimerWheel::with_lanes(&[1000, 5000, 1000]);
+        let mut due = Vec::new();
+        w.advance(10_000, &mut due);
+        w.arm_after(1, 10_000, 5000); // 15_000, lane
+        w.arm_after(2, 10_001, 1000); // 11_001, lane
+        w.arm(3, 12_000); // wheel
+        w.arm_after(4, 10_002, 1000); // 11_002, lane
+        w.arm_after(5, 10_002, 777); // 10_779, no lane: wheel
+        assert_eq!(w.len(), 5);
+        w.advance(11_001, &mut due);
+        assert_eq!(due.iter().map(|e| e.entry).collect::<Vec<_>>(), vec![5, 2]);
+        due.clear();
+        w.arm_after(2, 11_001, 5000); // 16_001: entry 2 again, behind entry 1 on its lane
+        w.advance(20_000, &mut due);
+        assert_eq!(due.iter().map(|e| (e.entry, e.deadline_ms)).collect::<Vec<_>>(), vec![(4, 11_002), (3, 12_000), (1, 15_000), (2, 16_001)]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn a_clock_going_back_still_fires_every_timer_in_order() {
+        let mut w = TimerWheel::with_lanes(&[100]);
+        let mut due = Vec::new();
+        w.arm_after(1, 5000, 100);
+        w.arm_after(2, 4000, 100); // earlier than the lane's tail: goes on the wheel
+        w.advance(6000, &mut due);
+        assert_eq!(due.iter().map(|e| e.entry).collect::<Vec<_>>(), vec![2, 1]);
     }
 
     #[test]
