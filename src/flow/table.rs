@@ -262,7 +262,7 @@ impl<V: Keyed> FlowTable<V> {
 
 /// A hint to the CPU, no access: it never faults and has no effect on results.
 #[inline(always)]
-fn prefetch_read<T>(p: *const T) {
+pub(super) fn prefetch_read<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

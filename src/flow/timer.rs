@@ -20,6 +20,8 @@
 
 use std::collections::VecDeque;
 
+use super::table::prefetch_read;
+
 /// One armed timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerEntry {
@@ -146,16 +148,12 @@ impl TimerWheel {
         }
         let span = (now_ms - self.cursor_ms + 1).min(self.mask + 1);
         let mut fired = std::mem::take(&mut self.scratch);
-        let mut sources = 0;
         for lane in &mut self.lanes {
-            let before = fired.len();
             while let Some(e) = lane.queue.front().filter(|e| e.deadline_ms <= now_ms) {
                 fired.push(*e);
                 lane.queue.pop_front();
             }
-            sources += usize::from(fired.len() > before);
         }
-        let before = fired.len();
         for ms in self.cursor_ms..self.cursor_ms + span {
             let slot = &mut self.slots[(ms & self.mask) as usize];
             slot.retain(|e| {
@@ -166,13 +164,18 @@ impl TimerWheel {
                 !fire
             });
         }
-        sources += usize::from(fired.len() > before);
         self.len -= fired.len();
         self.cursor_ms = now_ms + 1;
-        // Each lane is in order, and so is one wheel slot; only several sources, or a jump over several
-        // milliseconds, need a (stable) sort.
-        if sources > 1 || span > 1 {
+        // Advancing by one millisecond, everything due is due exactly now (earlier deadlines fired at earlier
+        // advances): no order to restore. A jump over several milliseconds needs a (stable) sort.
+        if span > 1 {
             fired.sort_by_key(|e| e.deadline_ms);
+        }
+        // The generation checks read a random place each; start them all before the first is needed.
+        for e in &fired {
+            if let Some(g) = self.generations.get(e.entry as usize) {
+                prefetch_read(g);
+            }
         }
         let mut stale = 0;
         for e in fired.drain(..) {
