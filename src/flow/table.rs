@@ -60,9 +60,10 @@ pub trait Keyed {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyHash(u32);
 
-impl From<Place> for KeyHash {
-    fn from(place: Place) -> KeyHash {
-        KeyHash(place.hash)
+impl KeyHash {
+    /// The hash of a key whose [`Place`] kept these bits.
+    pub fn from_bits(bits: u32) -> KeyHash {
+        KeyHash(bits)
     }
 }
 
@@ -124,11 +125,14 @@ impl<V: Keyed> FlowTable<V> {
         self.entries.len()
     }
 
-    /// Bytes held: the index plus the entries grown so far.
-    pub fn bytes(&self) -> usize {
+    /// Bytes of the index: fixed, 8 per slot.
+    pub fn index_bytes(&self) -> usize {
         self.index.len() * std::mem::size_of::<u64>()
-            + self.entries.capacity() * std::mem::size_of::<Option<V>>()
-            + self.free.capacity() * std::mem::size_of::<u32>()
+    }
+
+    /// Bytes of the entries grown so far, with their free list.
+    pub fn entry_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Option<V>>() + self.free.capacity() * std::mem::size_of::<u32>()
     }
 
     pub fn hash(&self, key: &FlowKey) -> KeyHash {
