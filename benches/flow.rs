@@ -227,15 +227,14 @@ fn drive_batched(mix: &Mix, p: &Params) -> Run {
     drive(mix, p, true)
 }
 
-fn report(mix: &Mix, p: &Params, mode: &str, run: &Run) {
+fn report(p: &Params, mode: &str, run: &Run) {
+    let secs = run.elapsed.as_secs_f64();
     let ns = run.elapsed.as_nanos() as f64 / run.segments as f64;
     let budget_ns = 1e9 / ENGINE_TARGET_PPS * FLOW_SHARE;
-    println!("  {mode:<12} {:>6.2} M segments/s/core  {ns:>6.1} ns/segment  ({:.0}% of the flow budget; {:.3} s CPU)",
-        run.segments as f64 / run.elapsed.as_secs_f64() / 1e6, 100.0 * ns / budget_ns, run.elapsed.as_secs_f64());
-    let c = run.shard.counters();
+    println!("  {mode:<12} {:>6.2} M segments/s/core  {ns:>6.1} ns/segment  ({:.0}% of the flow budget; in + out {:.2} M packets/s; {secs:.3} s CPU)",
+        run.segments as f64 / secs / 1e6, 100.0 * ns / budget_ns, (run.segments + run.out.frames) as f64 / secs / 1e6);
     assert_eq!(run.out.records, p.hosts, "every host ends in one record");
-    assert_eq!(c.total_records(), p.hosts);
-    let _ = mix;
+    assert_eq!(run.shard.counters().total_records(), p.hosts);
 }
 
 /// Bytes of state per 1M flows: a flow entry each, the index as configured (per flow of capacity), and
@@ -269,10 +268,10 @@ fn mix_run(mix: &Mix, p: &Params) {
         c.records(Outcome::Data), c.records(Outcome::ZeroWindow), c.records(Outcome::RstAfterHandshake),
         c.records(Outcome::AckedNoData), c.records(Outcome::DataNotAcked), c.stale_timers);
     if let Some(run) = &single {
-        report(mix, p, "on_segment", run);
+        report(p, "on_segment", run);
     }
     if let Some(run) = &batched {
-        report(mix, p, "on_segments", run);
+        report(p, "on_segments", run);
     }
     memory(any);
 }
