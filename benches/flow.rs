@@ -3,13 +3,17 @@
 //! and bytes of state per 1M flows, next to the budget the flow layer has inside the engine's target.
 //!
 //! Per millisecond, `LZR_BENCH_RATE` (default 16) new SYN-ACKs arrive from ZMap; each host answers our ACK
-//! one round trip (`LZR_BENCH_RTT_MS`, default 100) later, as a real host would, so its flow is cold by
-//! then. The hosts' answers arrive in receive bursts of 32 segments, each followed by the end of the burst;
+//! one round trip (`LZR_BENCH_RTT_MS`, default 100) later, as a real host would (at higher rates its flow
+//! is cold by then; timer firings, seconds later, always find cold flows). The hosts' answers arrive in receive bursts of 32 segments, each followed by the end of the burst;
 //! the clock ticks every millisecond and the run goes on until every flow is finished. Each mix is driven
 //! twice: one event per call (`on_segment`, `handle`) and a batch per call (`on_segments` for a receive
 //! burst, `zmap_synacks` for a millisecond of ZMap SYN-ACKs).
 //!
-//! Run: `cargo bench --no-default-features --bench flow` (`LZR_BENCH_HOSTS`, default 2,000,000 per mix).
+//! Times are CPU time of the bench thread (the machine may be shared) and include the bench's own work of
+//! making segments (about 5% of the instructions).
+//!
+//! Run: `cargo bench --no-default-features --bench flow` (`LZR_BENCH_HOSTS`, default 2,000,000 per mix;
+//! `LZR_BENCH_ONLY=single|batched` drives one way only and skips the stateless part, for profiling).
 //! For instructions per segment: `valgrind --tool=callgrind --toggle-collect='flow::drive*' <bench binary>`
 //! with a smaller `LZR_BENCH_HOSTS`, and divide the collected count by the segments printed.
 
