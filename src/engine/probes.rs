@@ -102,6 +102,10 @@ impl ProbeLengths for Probes {
         self.handshake(handshake, remote_port)
             .map_or(0, |h| h.probe_len(&ProbeContext { dst: remote, dst_port: remote_port, seed }))
     }
+
+    fn handshake_count(&self, remote_port: u16) -> Option<u8> {
+        Some(self.count(remote_port))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! Where the device hashes the source address into its queues (RSS), the owner is the queue the device delivers
 //! the host's packets on, and no packet ever changes worker. Otherwise (af_packet, tap, memif) packets land on
 //! arbitrary queues: the owner is a keyed hash of the address and the receiving worker hands misdelivered
-//! frames to it ([`crate::engine::Handoff`]).
+//! frames to it over that worker's inbox ring ([`crate::engine::WorkerLinks::inboxes`]).
 
 use std::net::IpAddr;
 

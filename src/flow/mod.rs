@@ -37,7 +37,7 @@
 //!   ACK of all we sent ────────────────────────┴▶ │    Acked     │ timer t: ACK|PSH + probe again at
 //!                                                 │   (`data`)   │ the original seq (rn times), then
 //!                                                 └──────────────┘ ─▶ E (AckedNoData)
-//!                                                  RST ─▶ E (AckedNoData), FIN ─▶ E (Fin)
+//!                                            RST ─▶ E (RstAfterHandshake), FIN ─▶ E (Fin)
 //!
 //!  E = end of the attempt (`end_attempt`): send RST unless the host reset or never connected; then
 //!    terminal  if: it was the last handshake; or the outcome is Data / NoSynAck / Closed (unless force-all);
@@ -48,6 +48,12 @@
 //!    otherwise (force-all writes a Data record first): next handshake from our port + 1 with a new ISN
 //!      ─▶ SynSent; leaving handshake 0 also sends the N HyperACKtive probe SYNs.
 //! ```
+//!
+//! Outcome details: an RST without data is `RstAfterHandshake` whether or not it acknowledges our probe (the
+//! record's `ACKed` tells); a retransmitted SYN-ACK after our probe is `DataNotAcked` when an earlier
+//! data-less ACK of ours got through (a middlebox drops segments with payload), else `SynAckRetransmitted`
+//! (our ACKs never arrive). The number of handshakes is per flow: a port-aware plan gives each port its own
+//! list ([`ProbeLengths::handshake_count`]).
 //!
 //! HyperACKtive filtering: the N probes go to distinct random ephemeral ports of the host, with cookie ISNs
 //! that name the parent's port, so no per-probe state exists. Each probe SYN-ACK (or RST) sets a bit in
@@ -202,6 +208,13 @@ impl ActionSink for Vec<Action> {
 /// the same arguments.
 pub trait ProbeLengths {
     fn probe_len(&self, handshake: u8, remote: IpAddr, remote_port: u16, seed: u64) -> usize;
+
+    /// Handshakes to try on a target on `remote_port`, when the plan depends on the port (a port-aware plan);
+    /// `None`: [`FlowConfig::handshakes`] for every port.
+    fn handshake_count(&self, remote_port: u16) -> Option<u8> {
+        let _ = remote_port;
+        None
+    }
 }
 
 impl<F: Fn(u8, IpAddr, u16, u64) -> usize> ProbeLengths for F {

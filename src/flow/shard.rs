@@ -269,7 +269,7 @@ impl FlowShard {
             self.counters.duplicate_targets += 1;
             return;
         }
-        let st = self.fresh_state(f.remote, f.remote_port, f.local, f.local_port, f.ack.wrapping_sub(1), last);
+        let st = self.fresh_state(f.remote, f.remote_port, f.local, f.local_port, f.ack.wrapping_sub(1), last, probes);
         if f.window == 0 {
             // As the original: recorded, never answered, no state (ZMap already de-duplicates its output).
             self.emit(st.record(Outcome::ZeroWindow, None), out);
@@ -424,7 +424,18 @@ impl FlowShard {
         }
     }
 
-    fn fresh_state(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, isn: u32, last: LastPacket) -> FlowState {
+    #[allow(clippy::too_many_arguments)]
+    fn fresh_state<P: ProbeLengths + ?Sized>(
+        &self,
+        remote: IpAddr,
+        remote_port: u16,
+        local: IpAddr,
+        local_port: u16,
+        isn: u32,
+        last: LastPacket,
+        probes: &P,
+    ) -> FlowState {
+        let handshakes = probes.handshake_count(remote_port).unwrap_or(self.config.handshakes).max(1);
         FlowState {
             remote,
             local,
@@ -434,6 +445,7 @@ impl FlowShard {
             handshake: 0,
             counter: 0,
             bits: 0,
+            handshakes,
             haf: Haf::Off,
             haf_yes: 0,
             haf_no: 0,
@@ -618,7 +630,9 @@ impl FlowShard {
             return Fate::Keep;
         }
         if seg.flags.rst() {
-            let outcome = if st.has(bits::DATA_ACKED) { Outcome::AckedNoData } else { Outcome::RstAfterHandshake };
+            // The host tore the connection down without a word: the paper's "RST right after the handshake",
+            // whether or not the RST acknowledges our probe (the record's `ACKed` keeps that).
+            let outcome = Outcome::RstAfterHandshake;
             return self.end_attempt(st, outcome, true, false, now, out);
         }
         if seg.flags.fin() {
@@ -722,13 +736,16 @@ impl FlowShard {
         out: &mut S,
     ) -> Fate {
         let connected = matches!(st.phase, Phase::AckSent | Phase::Acked | Phase::Collecting);
+        if connected && st.sent_len == 0 && !st.has(bits::SYNACK_RETX) {
+            st.bits |= bits::PURE_ACK_THROUGH;
+        }
         if connected && !peer_closed {
             self.send_rst(st, out);
         }
         let cfg = &self.config;
         let unacked_host = cfg.stop_when_unacked && st.sent_len > 0 && !st.has(bits::DATA_ACKED_EVER) && outcome != Outcome::Data;
         let terminal = last_attempt
-            || usize::from(st.handshake) + 1 >= usize::from(cfg.handshakes)
+            || usize::from(st.handshake) + 1 >= usize::from(st.handshakes)
             || outcome == Outcome::ZeroWindow
             || (!cfg.force_all && matches!(outcome, Outcome::Data | Outcome::NoSynAck | Outcome::Closed))
             || unacked_host;
@@ -978,7 +995,7 @@ impl FlowShard {
         let Some(isn) = self.cookies.check_open(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, now.ms) else {
             return false;
         };
-        let mut st = self.fresh_state(seg.remote, seg.remote_port, seg.local, seg.local_port, isn, last_of(seg, now));
+        let mut st = self.fresh_state(seg.remote, seg.remote_port, seg.local, seg.local_port, isn, last_of(seg, now), probes);
         if seg.flags.rst() || seg.window == 0 {
             // Closed port, or a zero-window SYN-ACK: recorded once, never answered. The tombstone makes
             // repeats of this answer late packets instead of second records.
@@ -1014,7 +1031,11 @@ impl FlowShard {
 
 /// The outcome of an `ack`-stage timeout: nothing came back for what we sent.
 fn timeout_outcome(st: &FlowState) -> Outcome {
-    if st.has(bits::SYNACK_RETX) {
+    if st.has(bits::SYNACK_RETX) && st.sent_len > 0 && st.has(bits::PURE_ACK_THROUGH) {
+        // An earlier data-less ACK got through: what the host never received is our data (a middlebox that
+        // drops segments with payload), not our ACK.
+        Outcome::DataNotAcked
+    } else if st.has(bits::SYNACK_RETX) {
         Outcome::SynAckRetransmitted
     } else if st.sent_len > 0 {
         Outcome::DataNotAcked

@@ -76,6 +76,9 @@ pub mod bits {
     pub const DATA_SEEN: u8 = 1 << 4;
     /// The data being collected hit the cap (counted once).
     pub const TRUNCATED: u8 = 1 << 5;
+    /// An attempt whose ACK carried no data completed the handshake without the host retransmitting its
+    /// SYN-ACK: our ACKs reach the host, so a SYN-ACK retransmitted later answers a dropped *data* segment.
+    pub const PURE_ACK_THROUGH: u8 = 1 << 6;
     /// Attempt-scoped bits, cleared when the next handshake starts.
     pub const PER_ATTEMPT: u8 = DATA_ACKED | SYNACK_RETX | TRUNCATED;
 }
@@ -97,6 +100,8 @@ pub struct FlowState {
     /// Retransmissions done in the current stage.
     pub counter: u8,
     pub bits: u8,
+    /// Handshakes this target's plan has (the plan may depend on its port).
+    pub handshakes: u8,
     pub haf: Haf,
     /// Probe indices answered with a SYN-ACK / with an RST.
     pub haf_yes: u16,

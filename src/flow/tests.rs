@@ -218,7 +218,7 @@ fn rst_right_after_the_handshake_is_not_answered() {
 }
 
 #[test]
-fn rst_after_acknowledging_data_is_acked_no_data_and_next_handshake_follows() {
+fn rst_after_acknowledging_data_moves_on_to_the_next_handshake() {
     let (mut h, _) = zmap_flow(config(2), &[PROBE, PROBE]);
     let snd_nxt = ISN + 1 + PROBE as u32;
     h.host(80, ZPORT, SEQ + 1, snd_nxt, TcpFlags::ACK, 29200, b"");
@@ -226,6 +226,72 @@ fn rst_after_acknowledging_data_is_acked_no_data_and_next_handshake_follows() {
     let sent = h.sent();
     assert_eq!(sent.len(), 1, "no record yet: handshake 1 follows");
     assert_eq!((sent[0].flags, sent[0].local_port), (TcpFlags::SYN, ZPORT + 1));
+}
+
+#[test]
+fn rst_after_acknowledging_data_is_a_teardown_not_a_silent_service() {
+    let (mut h, _) = zmap_flow(config(1), &[PROBE]);
+    let snd_nxt = ISN + 1 + PROBE as u32;
+    h.host(80, ZPORT, SEQ + 1, snd_nxt, TcpFlags::RST_ACK, 0, b"");
+    let (r, sent) = h.record();
+    assert!(sent.is_empty(), "never answer an RST");
+    assert_eq!((r.outcome, r.acked), (Outcome::RstAfterHandshake, true));
+}
+
+/// Runs a `wait` attempt (no data) and then one probe, with a host whose answers the caller scripts: after our
+/// data-less ACK (`synack_after_pure_ack`) and after our ACK with the probe (always: the probe is dropped).
+fn wait_then_probe_with_dropped_data(synack_after_pure_ack: bool) -> Record {
+    let mut h = Harness::new(config(2), &[0, PROBE]);
+    h.zmap(80, ZPORT, SEQ, ISN + 1, 29200);
+    assert_eq!(h.sent().len(), 1);
+    if synack_after_pure_ack {
+        h.host(80, ZPORT, SEQ, ISN + 1, TcpFlags::SYN_ACK, 29200, b"");
+    }
+    h.advance(1000);
+    h.advance(5000);
+    let syn = h.sent().into_iter().find(|t| t.flags == TcpFlags::SYN).expect("handshake 1 opens");
+    let seq2 = 7000;
+    h.host(80, syn.local_port, seq2, syn.seq.wrapping_add(1), TcpFlags::SYN_ACK, 29200, b"");
+    assert!(matches!(h.sent()[0].payload, Payload::Probe { handshake: 1, .. }));
+    h.host(80, syn.local_port, seq2, syn.seq.wrapping_add(1), TcpFlags::SYN_ACK, 29200, b"");
+    h.advance(1000);
+    h.advance(5000);
+    h.record().0
+}
+
+#[test]
+fn data_dropped_by_a_middlebox_is_data_not_acked_once_a_pure_ack_got_through() {
+    assert_eq!(wait_then_probe_with_dropped_data(false).outcome, Outcome::DataNotAcked);
+    // A host that also retransmits after our data-less ACK blocks ACKs altogether.
+    assert_eq!(wait_then_probe_with_dropped_data(true).outcome, Outcome::SynAckRetransmitted);
+}
+
+#[test]
+fn a_port_aware_plan_sets_each_target_s_number_of_handshakes() {
+    struct ByPort;
+    impl ProbeLengths for ByPort {
+        fn probe_len(&self, _: u8, _: IpAddr, _: u16, _: u64) -> usize {
+            PROBE
+        }
+        fn handshake_count(&self, remote_port: u16) -> Option<u8> {
+            Some(if remote_port == 5432 { 1 } else { 3 })
+        }
+    }
+    let mut shard = FlowShard::new(config(3)).unwrap();
+    let mut out: Vec<Action> = Vec::new();
+    let ns = START_MS * 1_000_000;
+    for port in [5432u16, 80] {
+        let f = SynAckFields { remote: REMOTE, remote_port: port, local: LOCAL, local_port: ZPORT, seq: SEQ, ack: ISN + 1, window: 100, ttl: 0 };
+        shard.handle(Event::ZmapSynAck(f), ns, &ByPort, &mut out);
+        let snd_nxt = ISN + 1 + PROBE as u32;
+        let rst = Segment { remote: REMOTE, remote_port: port, local: LOCAL, local_port: ZPORT, seq: SEQ + 1, ack: snd_nxt, window: 0, flags: TcpFlags::RST_ACK, ttl: 9, payload: b"" };
+        // The host acknowledges the probe in its RST, so the "never acknowledged" rule does not stop the flow.
+        shard.handle(Event::Segment(rst), ns, &ByPort, &mut out);
+    }
+    let records: Vec<u16> = out.iter().filter_map(|a| if let Action::Finished(r) = a { Some(r.sport) } else { None }).collect();
+    let syns = out.iter().filter(|a| matches!(a, Action::Transmit(t) if t.flags == TcpFlags::SYN)).count();
+    assert_eq!(records, vec![5432], "one handshake on 5432: done; three on 80: the next one starts");
+    assert_eq!(syns, 1);
 }
 
 #[test]
