@@ -220,48 +220,18 @@ fn scan_zmap(bed: &Bed, group: &Group, workers: u8, dir: &Path) -> Result<Scan, 
 
     let lines = Arc::new(Mutex::new(0u64));
     let ports: Vec<(u16, Vec<String>)> = by_port.into_iter().collect();
+    let zmap = ZmapArgs { ns, src: src.clone(), gateway_mac, iface, blocklist };
     for batch in ports.chunks(ZMAP_PARALLEL) {
-        let mut running = Vec::new();
-        for (port, addrs) in batch {
-            let mut z = Command::new("ip");
-            z.args(["netns", "exec", &ns, "zmap", "-q", "-S", &src, "-G", &gateway_mac, "-i", &iface, "-b"]);
-            z.arg(&blocklist);
-            z.args(["--output-filter=success = 1 && repeat = 0", "-f", "saddr,daddr,sport,dport,seqnum,acknum,window"]);
-            z.args(["-O", "json", "-c", "1", "-p", &port.to_string()]);
-            z.args(addrs);
-            let child = z.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot start zmap: {e}"))?;
-            let mut guard = ChildGuard(child);
-            let zout = guard.0.stdout.take().ok_or("zmap stdout")?;
-            let mut zerr = guard.0.stderr.take();
-            let (stdin, lines) = (Arc::clone(&stdin), Arc::clone(&lines));
-            let copier = std::thread::spawn(move || {
-                for line in BufReader::new(zout).lines().map_while(Result::ok) {
-                    let mut w = stdin.lock().unwrap_or_else(|p| p.into_inner());
-                    if writeln!(w, "{line}").and_then(|_| w.flush()).is_ok() {
-                        *lines.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                    }
-                }
-            });
-            let err_copier = std::thread::spawn(move || {
-                let mut s = String::new();
-                if let Some(e) = zerr.as_mut() {
-                    let _ = e.read_to_string(&mut s);
-                }
-                s
-            });
-            running.push((*port, guard, copier, err_copier));
-        }
-        for (port, mut guard, copier, err_copier) in running {
-            let done = wait_until(ZMAP_LIMIT, || !guard.running());
-            if !done {
-                return Err(format!("zmap -p {port} did not finish within {ZMAP_LIMIT:?}"));
-            }
-            let _ = copier.join();
-            let zerr = err_copier.join().unwrap_or_default();
-            let status = guard.0.wait().map_err(|e| format!("zmap: {e}"))?;
-            if !status.success() {
-                return Err(format!("zmap -p {port} exited {status}: {zerr}"));
-            }
+        let runs: Vec<_> = batch
+            .iter()
+            .map(|(port, addrs)| {
+                let (zmap, port, addrs) = (zmap.clone(), *port, addrs.clone());
+                let (stdin, lines) = (Arc::clone(&stdin), Arc::clone(&lines));
+                std::thread::spawn(move || run_zmap(&zmap, port, &addrs, &stdin, &lines))
+            })
+            .collect();
+        for run in runs {
+            run.join().map_err(|_| "a zmap thread panicked".to_string())??;
         }
     }
     // End of input: lzr finishes its flows, cools down and exits.
@@ -277,6 +247,64 @@ fn scan_zmap(bed: &Bed, group: &Group, workers: u8, dir: &Path) -> Result<Scan, 
     }
     let fed = *lines.lock().unwrap_or_else(|p| p.into_inner());
     Ok(Scan { records: read_records(&out)?, stderr, fed, scanned, elapsed: start.elapsed() })
+}
+
+#[derive(Clone)]
+struct ZmapArgs {
+    ns: String,
+    src: String,
+    gateway_mac: String,
+    iface: String,
+    blocklist: PathBuf,
+}
+
+/// One `zmap -p PORT ADDRS...`, its lines copied (whole) into lzr's stdin.
+/// Debian's zmap 2.1.1 sometimes aborts on very small target sets (`constraint_lookup_index: Assertion
+/// ... failed`, zmap/zmap#310, fixed upstream by #786 in 2024): such a run is retried, at most twice, when it
+/// delivered no line (so lzr cannot get a target twice).
+fn run_zmap(z: &ZmapArgs, port: u16, addrs: &[String], stdin: &Mutex<std::process::ChildStdin>, lines: &Mutex<u64>) -> Result<(), String> {
+    for attempt in 1..=3 {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &z.ns, "zmap", "-q", "-S", &z.src, "-G", &z.gateway_mac, "-i", &z.iface, "-b"]);
+        cmd.arg(&z.blocklist);
+        cmd.args(["--output-filter=success = 1 && repeat = 0", "-f", "saddr,daddr,sport,dport,seqnum,acknum,window"]);
+        // -t bounds zmap's sending (and so the read loop below): it exits after that plus its 1 s cooldown.
+        cmd.args(["-O", "json", "-c", "1", "-t", "30", "-p", &port.to_string()]);
+        cmd.args(addrs);
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot start zmap: {e}"))?;
+        let mut guard = ChildGuard(child);
+        let zout = guard.0.stdout.take().ok_or("zmap stdout")?;
+        let mut zerr = guard.0.stderr.take();
+        let err_copier = std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(e) = zerr.as_mut() {
+                let _ = e.read_to_string(&mut s);
+            }
+            s
+        });
+        let mut delivered = 0u64;
+                for line in BufReader::new(zout).lines().map_while(Result::ok) {
+            let mut w = stdin.lock().unwrap_or_else(|p| p.into_inner());
+            if writeln!(w, "{line}").and_then(|_| w.flush()).is_ok() {
+                delivered += 1;
+            }
+        }
+        *lines.lock().unwrap_or_else(|p| p.into_inner()) += delivered;
+        if !wait_until(ZMAP_LIMIT, || !guard.running()) {
+            return Err(format!("zmap -p {port} did not finish within {ZMAP_LIMIT:?}"));
+        }
+        let status = guard.0.wait().map_err(|e| format!("zmap: {e}"))?;
+        let zerr = err_copier.join().unwrap_or_default();
+        if status.success() {
+            return Ok(());
+        }
+        let known_abort = zerr.contains("constraint_lookup_index");
+        if !(known_abort && delivered == 0 && attempt < 3) {
+            return Err(format!("zmap -p {port} exited {status} (attempt {attempt}): {zerr}"));
+        }
+        eprintln!("zmap -p {port} hit zmap 2.1.1's constraint assertion before any output; running it again");
+    }
+    Err(format!("zmap -p {port}: no attempt succeeded"))
 }
 
 /// Scans every group in `mode` with `workers` workers and compares every record; fails listing all mismatches.
