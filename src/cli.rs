@@ -90,8 +90,11 @@ struct ScanArgs {
     #[arg(long, value_name = "MAC", help_heading = "Original LZR flags")]
     gateway_mac: Option<String>,
     /// Gateway address to resolve by ARP/NDP when no gateway MAC is given
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", help_heading = "DPDK")]
     gateway_ip: Option<String>,
+    /// ZMap pipe mode on a DPDK-bound NIC: create this tap for `zmap -i NAME` to send on
+    #[arg(long, value_name = "NAME", help_heading = "DPDK")]
+    zmap_tap: Option<String>,
     /// Kernel interface: lzr attaches DPDK's af_packet driver to it (original: -sendInterface; prefer --device)
     #[arg(long, value_name = "IFACE", help_heading = "Original LZR flags")]
     send_interface: Option<String>,
@@ -402,6 +405,7 @@ impl ScanArgs {
         }
         l.network.gateway_mac = self.gateway_mac.clone();
         l.network.gateway_ip = self.gateway_ip.clone();
+        l.network.zmap_tap = self.zmap_tap.clone();
         l.network.device = self.device.clone();
         if let Some(iface) = &self.send_interface {
             if self.device.is_none() {

@@ -61,6 +61,10 @@ impl Launch for Lcores<'_> {
 }
 
 pub fn run(campaign: &Campaign) -> Result<RunReport, String> {
+    if campaign.network.source_ipv4.is_none() && campaign.network.source_ipv6.is_none() {
+        // No kernel owns the NIC: lzr itself answers ARP/NDP for the scan address, ZMap's included.
+        return Err("no source address: give -sourceIP (in ZMap mode, ZMap's --source-ip) so lzr can answer ARP/NDP for it".into());
+    }
     let eal = Eal::init(&eal_args(campaign)).map_err(|e| format!("DPDK EAL: {e}"))?;
     let device: Device = match &campaign.network.device {
         Some(d) => d.parse().map_err(|e| format!("device {d}: {e}"))?,
@@ -77,13 +81,39 @@ pub fn run(campaign: &Campaign) -> Result<RunReport, String> {
             resolve_gateway(campaign, mac, ip, &mut queues)?
         }
     };
+    let mut tap = match &campaign.network.zmap_tap {
+        Some(name) => Some(open_zmap_tap(&eal, name)?),
+        None => None,
+    };
+    let tap_queue: Option<Box<dyn crate::engine::ExceptionPort>> =
+        tap.as_mut().and_then(|t| t.take_queues().pop()).map(|q| Box::new(q) as Box<dyn crate::engine::ExceptionPort>);
     let facts = PortFacts { mac, gateway, steering: port.steering().clone(), queues: port.queue_count() };
     log::info!("port {} ({}): mac {mac}, gateway {gateway}, {} queues, hardware steering: {}", port.info().name, port.info().driver, facts.queues, matches!(facts.steering, crate::port::Steering::Rss(_)));
     let inputs = campaign_inputs(campaign)?;
     let mut writer = campaign_writer(campaign)?;
     let mut lcores = Lcores { eal: &eal, jobs: Vec::new(), threads: super::Threads::default() };
     let stats = || port.stats();
-    run_with_queues(campaign, &facts, queues, &mut lcores, inputs, &mut writer, &stats)
+    let report = run_with_queues(campaign, &facts, queues, tap_queue, &mut lcores, inputs, &mut writer, &stats);
+    drop(tap);
+    report
+}
+
+/// The exception tap for ZMap: a second DPDK port on net_tap whose kernel side (`name`) ZMap sends on.
+fn open_zmap_tap(eal: &Eal, name: &str) -> Result<DpdkPort, String> {
+    let config = PortConfig {
+        device: Device::Vdev(format!("net_tap_zmap0,iface={name}")),
+        queues: 1,
+        rss: false,
+        ..PortConfig::default()
+    };
+    let port = DpdkPort::open(eal, &config).map_err(|e| format!("ZMap tap {name}: {e}"))?;
+    // ZMap reads its interface's IPv4 address (and gives up without one). Not the scan address: the kernel
+    // would then answer the SYN-ACKs passed back to ZMap with RSTs. RFC 7600's dummy address is meant for this.
+    crate::port::netdev::set_ipv4_address(name, std::net::Ipv4Addr::new(192, 0, 0, 8))
+        .map_err(|e| format!("ZMap tap {name}: cannot give it an address: {e}"))?;
+    log::info!("ZMap exception tap {name} ready: run zmap -i {name}");
+    eprintln!("lzr: ZMap exception tap {name} is up: pipe `zmap -i {name} ...` into lzr");
+    Ok(port)
 }
 
 /// Resolves the gateway's MAC on the port before the workers take the queues: requests go out on queue 0,

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use crossbeam_queue::ArrayQueue;
 
 use crate::config::Campaign;
-use crate::engine::{run_worker, Clock, Command, Control, Owner, Probes, WorkerLinks, WorkerReport, WorkerSetup, WorkerStats};
+use crate::engine::{
+    run_worker, Clock, Command, Control, ExceptionPort, Owner, Probes, WorkerLinks, WorkerReport, WorkerSetup, WorkerStats,
+};
 use crate::flow::FlowConfig;
 use crate::handshakes::matcher::MatcherOptions;
 use crate::handshakes::HandshakeList;
@@ -20,6 +22,11 @@ const COMMAND_RING: usize = 16_384;
 const RESULT_RING: usize = 65_536;
 /// Frames queued per worker for software steering.
 const INBOX_RING: usize = 8_192;
+/// Answers queued for ZMap's exception tap.
+const EXCEPTION_RING: usize = 65_536;
+
+/// A worker job, ready for an lcore or a thread.
+pub type Job = Box<dyn FnOnce() -> i32 + Send + 'static>;
 
 /// What the workers need to know about the port.
 #[derive(Clone, Debug)]
@@ -69,7 +76,8 @@ pub fn probes(c: &Campaign) -> Result<Probes, String> {
 }
 
 impl Fleet {
-    pub fn new(c: &Campaign, facts: &PortFacts) -> Result<Fleet, String> {
+    /// `zmap_tap`: ZMap pipe mode through an exception tap (worker 0 will own it).
+    pub fn new(c: &Campaign, facts: &PortFacts, zmap_tap: bool) -> Result<Fleet, String> {
         let probes = probes(c)?;
         let flow = flow_config(c, probes.max_count());
         flow.validate().map_err(|e| format!("campaign: {e}"))?;
@@ -77,6 +85,7 @@ impl Fleet {
         let owner = Owner::new(&facts.steering, facts.queues, [flow.secret[0] ^ 0x5eed, flow.secret[1]]);
         let control = Arc::new(Control::default());
         let inboxes = Arc::new((0..workers).map(|_| ArrayQueue::new(INBOX_RING)).collect::<Vec<_>>());
+        let to_exception = zmap_tap.then(|| Arc::new(ArrayQueue::new(EXCEPTION_RING)));
         let clock = Clock::new();
         let mut neighbor = NeighborConfig::new(
             facts.mac,
@@ -91,6 +100,7 @@ impl Fleet {
                 inboxes: inboxes.clone(),
                 stats: Arc::new(WorkerStats::default()),
                 control: control.clone(),
+                to_exception: to_exception.clone(),
             })
             .collect();
         let setups = (0..workers)
@@ -110,21 +120,23 @@ impl Fleet {
         Ok(Fleet { links, control, owner, reports, setups })
     }
 
-    /// One job per queue pair: runs the worker and leaves its report for [`Fleet::reports`].
-    pub fn jobs<Q: QueuePair + 'static>(&mut self, queues: Vec<Q>) -> Vec<impl FnOnce() -> i32 + Send + 'static> {
+    /// One job per queue pair: runs the worker and leaves its report for [`Fleet::reports`]. Worker 0 also
+    /// owns ZMap's exception tap when there is one.
+    pub fn jobs<Q: QueuePair + 'static>(&mut self, queues: Vec<Q>, mut exception: Option<Box<dyn ExceptionPort>>) -> Vec<Job> {
         let setups = std::mem::take(&mut self.setups);
         setups
             .into_iter()
             .zip(queues)
             .zip(self.links.iter().cloned().zip(self.reports.iter().cloned()))
             .map(|((setup, queue), (links, slot))| {
-                move || {
-                    let report = run_worker(setup, queue, links);
+                let tap = exception.take();
+                Box::new(move || {
+                    let report = run_worker(setup, queue, tap, links);
                     if let Ok(mut s) = slot.lock() {
                         *s = Some(report);
                     }
                     0
-                }
+                }) as Job
             })
             .collect()
     }

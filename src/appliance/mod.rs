@@ -113,19 +113,22 @@ pub fn campaign_writer(campaign: &Campaign) -> Result<RecordWriter, String> {
     Ok(RecordWriter::new(encoder, records, feed, campaign.only_data_record))
 }
 
-/// Runs a campaign on open queues: launches the workers, manages the run, gathers the counters.
+/// Runs a campaign on open queues: launches the workers, manages the run, gathers the counters. `zmap_tap`:
+/// the exception tap's queue pair, in ZMap pipe mode on a DPDK-bound NIC.
+#[allow(clippy::too_many_arguments)]
 pub fn run_with_queues<Q: QueuePair + 'static, L: Launch>(
     campaign: &Campaign,
     facts: &PortFacts,
     queues: Vec<Q>,
+    zmap_tap: Option<Box<dyn crate::engine::ExceptionPort>>,
     launcher: &mut L,
     inputs: Inputs,
     writer: &mut RecordWriter,
     port_stats: &dyn Fn() -> PortStats,
 ) -> Result<RunReport, String> {
     let start = Instant::now();
-    let mut fleet = Fleet::new(campaign, facts)?;
-    launcher.launch(fleet.jobs(queues))?;
+    let mut fleet = Fleet::new(campaign, facts, zmap_tap.is_some())?;
+    launcher.launch(fleet.jobs(queues, zmap_tap))?;
     let mut management = Management::new(campaign, &fleet, writer, port_stats);
     management.run(inputs);
     let counts = management.counts.clone();
@@ -175,8 +178,14 @@ fn summary_text(r: &RunReport, writer: &RecordWriter) -> String {
         r.port.imissed,
         r.port.rx_nombuf
     ));
+    if e.zmap_out + e.zmap_in + e.zmap_lost > 0 {
+        line(format!("zmap tap: {} probes out, {} answers back, {} answers lost", e.zmap_out, e.zmap_in, e.zmap_lost));
+    }
     if m.write_errors > 0 {
         line(format!("output: {} write errors", m.write_errors));
     }
     s
 }
+
+#[cfg(test)]
+mod tests;

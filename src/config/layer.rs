@@ -101,6 +101,8 @@ pub struct NetworkLayer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub zmap_tap: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eal_args: Option<Vec<String>>,
@@ -172,6 +174,7 @@ impl NetworkLayer {
             source_ipv6: pick(self.source_ipv6, o.source_ipv6),
             gateway_mac: pick(self.gateway_mac, o.gateway_mac),
             gateway_ip: pick(self.gateway_ip, o.gateway_ip),
+            zmap_tap: pick(self.zmap_tap, o.zmap_tap),
             device: pick(self.device, o.device),
             eal_args: pick(self.eal_args, o.eal_args),
         }

@@ -153,6 +153,8 @@ pub struct Network {
     pub gateway_mac: Option<[u8; 6]>,
     /// The gateway's address, resolved by ARP/NDP at start when `gateway_mac` is absent.
     pub gateway_ip: Option<IpAddr>,
+    /// ZMap pipe mode on a DPDK-bound NIC: name of the tap interface lzr creates for ZMap to send on.
+    pub zmap_tap: Option<String>,
     /// PCI address or DPDK vdev string.
     pub device: Option<String>,
     pub eal_args: Vec<String>,
@@ -445,7 +447,12 @@ impl Campaign {
                 return err("network.device", format!("{d:?} is neither a PCI address (0000:01:00.0) nor a DPDK vdev (net_...)"));
             }
         }
-        let network = Network { source_ipv4, source_ipv6, gateway_mac, gateway_ip, device: n.device.clone(), eal_args: n.eal_args.clone().unwrap_or_default() };
+        if let Some(t) = &n.zmap_tap {
+            if t.is_empty() || t.len() > 15 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return err("network.zmap_tap", format!("{t:?} is not an interface name (1-15 letters, digits, - or _)"));
+            }
+        }
+        let network = Network { source_ipv4, source_ipv6, gateway_mac, gateway_ip, zmap_tap: n.zmap_tap.clone(), device: n.device.clone(), eal_args: n.eal_args.clone().unwrap_or_default() };
 
         let workers = u16::try_from(l.workers.unwrap_or(1)).ok().filter(|w| (1..=128).contains(w)).ok_or_else(|| CampaignError::new("workers", "must be 1-128"))?;
         let rate = l.rate.unwrap_or(10_000);
@@ -606,6 +613,7 @@ impl Campaign {
                 source_ipv6: self.network.source_ipv6.map(|a| a.to_string()),
                 gateway_mac: self.network.gateway_mac.as_ref().map(format_mac),
                 gateway_ip: self.network.gateway_ip.map(|a| a.to_string()),
+                zmap_tap: self.network.zmap_tap.clone(),
                 device: self.network.device.clone(),
                 eal_args: some_list(&self.network.eal_args),
             },

@@ -61,6 +61,12 @@ pub struct EngineCounters {
     pub tx_build_errors: u64,
     /// Targets (opens and ZMap SYN-ACKs) taken from the command ring.
     pub commands: u64,
+    /// ZMap pipe mode: frames from ZMap's tap sent out of the NIC.
+    pub zmap_out: u64,
+    /// ZMap pipe mode: SYN-ACKs and RSTs passed back to ZMap.
+    pub zmap_in: u64,
+    /// ZMap pipe mode: answers not passed back (ring or tap full).
+    pub zmap_lost: u64,
 }
 
 impl EngineCounters {
@@ -78,6 +84,9 @@ impl EngineCounters {
         self.tx_refused += o.tx_refused;
         self.tx_build_errors += o.tx_build_errors;
         self.commands += o.commands;
+        self.zmap_out += o.zmap_out;
+        self.zmap_in += o.zmap_in;
+        self.zmap_lost += o.zmap_lost;
     }
 }
 

@@ -15,14 +15,16 @@
 
 pub mod counters;
 pub mod emit;
+pub mod exception;
 pub mod probes;
 pub mod steer;
 pub mod worker;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use counters::{EngineCounters, WorkerStats};
+pub use exception::ExceptionPort;
 pub use probes::Probes;
 pub use steer::Owner;
 pub use worker::{run_worker, Clock, Command, Control, WorkerLinks, WorkerReport, WorkerSetup};

@@ -17,17 +17,17 @@ use crate::record::{Outcome, Record};
 use crate::wire::{parse_frame, Endpoints, Frame, FrameTemplate, MacAddr, TcpFlags, TemplateConfig};
 
 const SCANNER: &str = "198.18.0.2";
-const WEB: &str = "198.18.1.1";
+pub(crate) const WEB: &str = "198.18.1.1";
 const CLOSED: &str = "198.18.1.2";
 const SILENT: &str = "198.18.1.3";
-const HTTP_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nServer: scripted\r\nContent-Length: 0\r\n\r\n";
+pub(crate) const HTTP_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nServer: scripted\r\nContent-Length: 0\r\n\r\n";
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
 /// Answers like three hosts: a web server, a closed port, and a host that ACKs the handshake but drops data.
-fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr, out: &mut Vec<Vec<u8>>) {
+pub(crate) fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr, out: &mut Vec<Vec<u8>>) {
     let Ok(Frame::Tcp(t)) = parse_frame(frame) else { return };
     let template = FrameTemplate::new(host_mac, scanner_mac, t.dst_ip, TemplateConfig::original());
     let to = Endpoints { dst_ip: t.src_ip, src_port: t.dst_port, dst_port: t.src_port };
@@ -43,7 +43,7 @@ fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr, out: &mut 
         } else {
             reply(host_isn, t.seq.wrapping_add(1), TcpFlags::SYN_ACK, &[]);
         }
-    } else if !t.payload.is_empty() && t.dst_ip == ip(WEB) {
+    } else if !t.payload.is_empty() && t.dst_ip != ip(SILENT) {
         let ack = t.seq.wrapping_add(t.payload.len() as u32);
         reply(host_isn + 1, ack, TcpFlags::PSH_ACK, HTTP_ANSWER);
     }
@@ -81,13 +81,14 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
         inboxes: Arc::new(vec![ArrayQueue::new(16)]),
         stats: Arc::new(WorkerStats::default()),
         control: Arc::new(Control::default()),
+        to_exception: None,
     };
     for (addr, port) in targets {
         let t = Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) };
         links.commands.push(Command::Open(t)).unwrap();
     }
     let worker_links = links.clone();
-    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+    let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
 
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -161,9 +162,10 @@ fn arp_requests_for_our_address_are_answered() {
         inboxes: Arc::new(vec![ArrayQueue::new(4)]),
         stats: Arc::new(WorkerStats::default()),
         control: Arc::new(Control::default()),
+        to_exception: None,
     };
     let worker_links = links.clone();
-    let worker = std::thread::spawn(move || run_worker(setup, queue, worker_links));
+    let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
     let request = ArpRepr {
         operation: ArpOperation::Request,
         sender_mac: host_mac,

@@ -17,6 +17,7 @@ use crate::wire::{parse_frame, Frame, MacAddr};
 
 use super::counters::{EngineCounters, WorkerStats};
 use super::emit::{Emitter, Templates};
+use super::exception::{is_answer_to_a_syn, ExceptionPort};
 use super::probes::Probes;
 use super::steer::Owner;
 
@@ -71,6 +72,9 @@ pub struct WorkerLinks {
     pub inboxes: Arc<Vec<ArrayQueue<Vec<u8>>>>,
     pub stats: Arc<WorkerStats>,
     pub control: Arc<Control>,
+    /// ZMap pipe mode through an exception tap: SYN-ACKs and RSTs bound for ZMap, drained by the worker that
+    /// owns the tap (see [`super::exception`]).
+    pub to_exception: Option<Arc<ArrayQueue<Vec<u8>>>>,
 }
 
 /// Everything a worker is configured with.
@@ -104,9 +108,15 @@ const INBOX_BATCH: usize = 256;
 /// Loop turns between two publications of the live figures.
 const PUBLISH_EVERY: u32 = 1024;
 
-/// Runs one worker until the management thread says stop and nothing is left in flight.
-pub fn run_worker<Q: QueuePair>(setup: WorkerSetup, mut queue: Q, links: WorkerLinks) -> WorkerReport {
-    let Some(mut worker) = Worker::new(setup, links) else { return WorkerReport::default() };
+/// Runs one worker until the management thread says stop and nothing is left in flight. `exception`: the
+/// tap ZMap sends on, for the one worker that owns it.
+pub fn run_worker<Q: QueuePair>(
+    setup: WorkerSetup,
+    mut queue: Q,
+    exception: Option<Box<dyn ExceptionPort>>,
+    links: WorkerLinks,
+) -> WorkerReport {
+    let Some(mut worker) = Worker::new(setup, links, exception) else { return WorkerReport::default() };
     worker.run(&mut queue);
     worker.report()
 }
@@ -126,10 +136,13 @@ struct Worker {
     pending: VecDeque<Record>,
     last_tick_ms: u64,
     drained: bool,
+    exception: Option<Box<dyn ExceptionPort>>,
+    gateway: MacAddr,
+    mac: MacAddr,
 }
 
 impl Worker {
-    fn new(setup: WorkerSetup, links: WorkerLinks) -> Option<Worker> {
+    fn new(setup: WorkerSetup, links: WorkerLinks, exception: Option<Box<dyn ExceptionPort>>) -> Option<Worker> {
         // The runner validates the flow configuration before launching; a failure here leaves an empty report.
         let shard = FlowShard::new(setup.flow).map_err(|e| log::error!("worker {}: {e}", setup.index)).ok()?;
         let now_ms = setup.clock.now_ns() / 1_000_000;
@@ -148,6 +161,9 @@ impl Worker {
             pending: VecDeque::new(),
             last_tick_ms: now_ms,
             drained: false,
+            exception,
+            gateway: setup.gateway,
+            mac: setup.mac,
         })
     }
 
@@ -162,7 +178,7 @@ impl Worker {
             let (rx, tx) = queue.split();
             let took = self.take_commands(now, tx);
             let received = self.receive(now, rx, tx);
-            let handed = self.take_inbox(now, tx);
+            let handed = self.take_inbox(now, tx) + self.exchange_with_zmap(tx);
             if received + handed > 0 {
                 self.event(Event::EndOfBurst, now, tx);
             }
@@ -253,6 +269,40 @@ impl Worker {
         n
     }
 
+    /// Exception tap (worker 0 in ZMap pipe mode): ZMap's frames out of the NIC, answers to SYNs back to ZMap.
+    fn exchange_with_zmap<T: TxQueue>(&mut self, tx: &mut T) -> usize {
+        let Some(tap) = self.exception.as_mut() else { return 0 };
+        let (mac, gateway, counters) = (self.mac, self.gateway, &mut self.counters);
+        let mut n = tap.recv_from_zmap(&mut |frame| {
+            // Re-address ZMap's frame: from our NIC to the gateway (ZMap's own MACs mean nothing on the wire).
+            // Only ZMap's probes (TCP) leave: the kernel also sends its own chatter (router solicitations, ...).
+            if !matches!(parse_frame(frame), Ok(Frame::Tcp(_))) {
+                return;
+            }
+            if tx.push_frame(frame.len(), |b| {
+                b.copy_from_slice(frame);
+                b[0..6].copy_from_slice(&gateway.0);
+                b[6..12].copy_from_slice(&mac.0);
+            }) {
+                counters.zmap_out += 1;
+            } else {
+                counters.tx_refused += 1;
+            }
+        });
+        if let Some(ring) = &self.links.to_exception {
+            while let Some(frame) = ring.pop() {
+                n += 1;
+                if tap.send_to_zmap(&frame) {
+                    self.counters.zmap_in += 1;
+                } else {
+                    self.counters.zmap_lost += 1;
+                }
+            }
+        }
+        tap.flush_to_zmap();
+        n
+    }
+
     /// One received frame: neighbour traffic is answered here, TCP goes to its owner's flow shard.
     fn handle_frame<T: TxQueue>(&mut self, bytes: &[u8], now: u64, tx: &mut T, handed_in: bool) {
         let frame = match parse_frame(bytes) {
@@ -264,6 +314,13 @@ impl Worker {
         };
         match frame {
             Frame::Tcp(t) => {
+                if !handed_in && is_answer_to_a_syn(t.flags) {
+                    if let Some(ring) = &self.links.to_exception {
+                        if ring.push(bytes.to_vec()).is_err() {
+                            self.counters.zmap_lost += 1;
+                        }
+                    }
+                }
                 if !handed_in {
                     let owner = self.owner.of(t.src_ip, t.dst_ip);
                     if owner != self.index {

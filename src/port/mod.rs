@@ -28,6 +28,7 @@
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 pub mod memory;
+pub mod netdev;
 pub mod rss;
 
 pub use rss::RssSteering;
