@@ -234,6 +234,10 @@ impl Group {
     }
 }
 
+type Pairs = BTreeSet<(String, u16)>;
+/// A port-aware group being packed: its ports table, the pairs it holds, its members.
+type Packing = (BTreeMap<u16, String>, Pairs, Vec<usize>);
+
 /// Splits the truth into scan groups (module docs): every truth line is a member of exactly one group.
 pub fn plan_groups(truth: &[Truth]) -> Vec<Group> {
     let mut original = Group {
@@ -242,8 +246,8 @@ pub fn plan_groups(truth: &[Truth]) -> Vec<Group> {
         haf: 5,
         members: Vec::new(),
     };
-    let mut port_aware: Vec<(BTreeMap<u16, String>, BTreeSet<(String, u16)>, Vec<usize>)> = Vec::new();
-    let mut fixed: BTreeMap<String, (BTreeSet<(String, u16)>, Vec<usize>)> = BTreeMap::new();
+    let mut port_aware: Vec<Packing> = Vec::new();
+    let mut fixed: BTreeMap<String, (Pairs, Vec<usize>)> = BTreeMap::new();
     let mut fixed_extra: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, t) in truth.iter().enumerate() {
         let answers = t.outcome == "data";
@@ -252,7 +256,7 @@ pub fn plan_groups(truth: &[Truth]) -> Vec<Group> {
         } else if answers {
             // First port-aware group whose table agrees on this port and that does not hold this pair yet.
             let slot = port_aware.iter_mut().find(|(table, pairs, _)| {
-                table.get(&t.port).is_none_or(|h| *h == t.handshake) && !pairs.contains(&t.pair())
+                table.get(&t.port).map_or(true, |h| *h == t.handshake) && !pairs.contains(&t.pair())
             });
             match slot {
                 Some((table, pairs, members)) => {
