@@ -21,4 +21,5 @@ pub mod neighbor;
 pub mod output;
 pub mod port;
 pub mod record;
+pub mod sim;
 pub mod wire;

@@ -27,4 +27,4 @@ pub use counters::{EngineCounters, WorkerStats};
 pub use exception::ExceptionPort;
 pub use probes::Probes;
 pub use steer::Owner;
-pub use worker::{run_worker, Clock, Command, Control, WorkerLinks, WorkerReport, WorkerSetup};
+pub use worker::{run_worker, Clock, Command, Control, SteppedWorker, WorkerLinks, WorkerReport, WorkerSetup};

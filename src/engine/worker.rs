@@ -121,6 +121,36 @@ pub fn run_worker<Q: QueuePair>(
     worker.report()
 }
 
+/// A worker its caller drives one loop turn at a time, on the caller's thread: for the engine benchmark, which
+/// must time the worker's turns alone (a spinning [`run_worker`] thread also burns CPU while it waits for its
+/// peer, which on a shared machine says nothing about the engine), and for deterministic tests.
+pub struct SteppedWorker {
+    worker: Worker,
+}
+
+impl SteppedWorker {
+    /// None when the flow configuration is invalid (logged, as in [`run_worker`]).
+    pub fn new(setup: WorkerSetup, links: WorkerLinks) -> Option<SteppedWorker> {
+        Worker::new(setup, links, None).map(|worker| SteppedWorker { worker })
+    }
+
+    /// One turn of the loop [`run_worker`] spins (commands, one receive burst, handed-over frames, end of burst,
+    /// timers, flush, records to the result ring). Returns the commands and frames it took (0: nothing came in).
+    pub fn step<Q: QueuePair>(&mut self, queue: &mut Q) -> usize {
+        self.worker.turn(queue).2
+    }
+
+    /// No command waiting, no flow in flight, no record held back.
+    pub fn is_idle(&self) -> bool {
+        self.worker.idle()
+    }
+
+    /// The counters so far.
+    pub fn report(&self) -> WorkerReport {
+        self.worker.report()
+    }
+}
+
 struct Worker {
     index: usize,
     shard: FlowShard,
@@ -174,31 +204,9 @@ impl Worker {
     fn run<Q: QueuePair>(&mut self, queue: &mut Q) {
         let mut turns: u32 = 0;
         loop {
-            let now = self.clock.now_ns();
-            let (rx, tx) = queue.split();
-            let took = self.take_commands(now, tx);
-            let received = self.receive(now, rx, tx);
-            let handed = self.take_inbox(now, tx) + self.exchange_with_zmap(tx);
-            if received + handed > 0 {
-                self.event(Event::EndOfBurst, now, tx);
-            }
-            let now_ms = now / 1_000_000;
-            if now_ms != self.last_tick_ms {
-                self.last_tick_ms = now_ms;
-                self.event(Event::Tick, now, tx);
-            }
-            if !self.drained && self.links.control.drain.load(Relaxed) {
-                self.drained = true;
-                self.event(Event::ExpireAll, now, tx);
-            }
-            tx.flush();
-            self.deliver_records();
-
-            let idle = took == 0
-                && self.links.commands.is_empty()
-                && self.shard.is_idle()
-                && self.pending.is_empty()
-                && self.inbox().is_empty();
+            let (now, took, busy) = self.turn(queue);
+            let tx = queue.split().1;
+            let idle = took == 0 && self.idle();
             turns = turns.wrapping_add(1);
             if turns % PUBLISH_EVERY == 0 || idle {
                 self.publish(idle);
@@ -213,10 +221,40 @@ impl Worker {
                     return;
                 }
             }
-            if received == 0 && handed == 0 && took == 0 {
+            if busy == 0 {
                 std::hint::spin_loop();
             }
         }
+    }
+
+    /// One loop turn: commands, one receive burst, handed-over frames, end of burst, the clock tick, a drain
+    /// request, flush, records. Gives the turn's time, the commands it took, and commands plus frames.
+    fn turn<Q: QueuePair>(&mut self, queue: &mut Q) -> (u64, usize, usize) {
+        let now = self.clock.now_ns();
+        let (rx, tx) = queue.split();
+        let took = self.take_commands(now, tx);
+        let received = self.receive(now, rx, tx);
+        let handed = self.take_inbox(now, tx) + self.exchange_with_zmap(tx);
+        if received + handed > 0 {
+            self.event(Event::EndOfBurst, now, tx);
+        }
+        let now_ms = now / 1_000_000;
+        if now_ms != self.last_tick_ms {
+            self.last_tick_ms = now_ms;
+            self.event(Event::Tick, now, tx);
+        }
+        if !self.drained && self.links.control.drain.load(Relaxed) {
+            self.drained = true;
+            self.event(Event::ExpireAll, now, tx);
+        }
+        tx.flush();
+        self.deliver_records();
+        (now, took, took + received + handed)
+    }
+
+    /// Nothing to do: no command waiting, no flow in flight, no record or handed-over frame pending.
+    fn idle(&self) -> bool {
+        self.links.commands.is_empty() && self.shard.is_idle() && self.pending.is_empty() && self.inbox().is_empty()
     }
 
     /// Feeds one event to the flow shard, turning its actions into frames on `tx`.

@@ -11,7 +11,7 @@ use super::cookie::Cookies;
 use super::counters::FlowCounters;
 use super::seq;
 use super::state::{bits, FlowState, Haf, LastPacket, Phase, RecordSlab, NO_RECORD};
-use super::table::{FlowKey, FlowTable, Keyed};
+use super::table::{FlowKey, FlowTable, KeyHash, Place};
 use super::timer::{TimerEntry, TimerWheel};
 use super::{ActionSink, Event, Payload, ProbeLengths, Segment, SynAckFields, Target, Transmit};
 
@@ -34,6 +34,23 @@ enum Fate {
     Remove,
 }
 
+/// Bytes of memory one shard holds, by part (allocated capacity, so the high-water mark of a run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowMemory {
+    /// The table's index (fixed: sized for the configured capacity).
+    pub index: usize,
+    /// The flow entries (grown on demand up to the capacity) and the per-burst list.
+    pub entries: usize,
+    /// The timer wheel and its per-entry generations.
+    pub timers: usize,
+    /// Records under construction or held, with their data.
+    pub slab: usize,
+}
+
+/// Segments whose lookups are overlapped by [`FlowShard::on_segments`]: enough to hide a memory round
+/// trip behind the others, few enough that the prefetched lines are still in L1 when used.
+const PREFETCH_GROUP: usize = 16;
+
 /// The per-worker flow engine. Pure: it reads events and writes actions into the caller's sink.
 pub struct FlowShard {
     config: FlowConfig,
@@ -41,10 +58,12 @@ pub struct FlowShard {
     table: FlowTable<FlowState>,
     wheel: TimerWheel,
     slab: RecordSlab,
-    /// Flows in [`Phase::Collecting`], finished at the end of the receive burst.
-    collecting: Vec<FlowKey>,
+    /// Entry numbers of the flows in [`Phase::Collecting`], finished at the end of the receive burst (so
+    /// ending a burst costs as much as the flows it touched, not the table).
+    collecting: Vec<u32>,
     due: Vec<TimerEntry>,
-    next_generation: u64,
+    /// Makes every later handshake's ISN input unique.
+    isn_nonce: u64,
     lingering: usize,
     haf_probes: u8,
     haf_needed: u8,
@@ -58,11 +77,11 @@ impl FlowShard {
         let cookies = Cookies::new(&config);
         Ok(FlowShard {
             table: FlowTable::new(config.table_capacity, [config.secret[1], config.secret[0]]),
-            wheel: TimerWheel::new(),
+            wheel: TimerWheel::with_lanes(&[config.retransmit_ms, config.timeout_ms, cookies.answer_horizon_ms()]),
             slab: RecordSlab::default(),
             collecting: Vec::new(),
             due: Vec::new(),
-            next_generation: 1,
+            isn_nonce: 1,
             lingering: 0,
             haf_probes: config.effective_haf_probes(),
             haf_needed: config.haf_needed(),
@@ -96,6 +115,16 @@ impl FlowShard {
         self.table.len()
     }
 
+    /// Memory held now, by part.
+    pub fn memory(&self) -> FlowMemory {
+        FlowMemory {
+            index: self.table.index_bytes(),
+            entries: self.table.entry_bytes() + self.collecting.capacity() * std::mem::size_of::<u32>(),
+            timers: self.wheel.bytes() + self.due.capacity() * std::mem::size_of::<TimerEntry>(),
+            slab: self.slab.bytes(),
+        }
+    }
+
     /// The single entry point: one event at `now_ns` (nanoseconds since the Unix epoch, never going back).
     pub fn handle<P, S>(&mut self, event: Event<'_>, now_ns: u64, probes: &P, out: &mut S)
     where
@@ -127,6 +156,26 @@ impl FlowShard {
         self.zmap_synack_at(fields, Now::at(now_ns), probes, out)
     }
 
+    /// A batch of ZMap SYN-ACKs, in order: the same as [`FlowShard::zmap_synack`] for each, with the table
+    /// lookups of a group started together (see [`FlowShard::on_segments`]).
+    pub fn zmap_synacks<P, S>(&mut self, batch: &[SynAckFields], now_ns: u64, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let now = Now::at(now_ns);
+        let mut hashes = [KeyHash::default(); PREFETCH_GROUP];
+        for group in batch.chunks(PREFETCH_GROUP) {
+            for (f, hash) in group.iter().zip(hashes.iter_mut()) {
+                *hash = self.table.hash(&FlowKey { addr: f.remote, port: f.remote_port });
+                self.table.prefetch(*hash);
+            }
+            for (f, hash) in group.iter().zip(hashes) {
+                self.zmap_synack_hashed(f, hash, now, probes, out);
+            }
+        }
+    }
+
     /// A received TCP segment addressed to us.
     pub fn on_segment<P, S>(&mut self, seg: &Segment<'_>, now_ns: u64, probes: &P, out: &mut S)
     where
@@ -134,6 +183,31 @@ impl FlowShard {
         S: ActionSink + ?Sized,
     {
         self.segment_at(seg, Now::at(now_ns), probes, out)
+    }
+
+    /// A receive burst of segments, in order: the same as calling [`FlowShard::on_segment`] for each, but
+    /// the flow lookups of a group of segments are started together (hash all, prefetch their index lines,
+    /// then their flows), so the memory latency of one flow hides behind the others'. The burst is not
+    /// ended: call [`FlowShard::end_burst`] after the last segment of the receive burst.
+    pub fn on_segments<P, S>(&mut self, segs: &[Segment<'_>], now_ns: u64, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let now = Now::at(now_ns);
+        let mut hashes = [KeyHash::default(); PREFETCH_GROUP];
+        for group in segs.chunks(PREFETCH_GROUP) {
+            for (seg, hash) in group.iter().zip(hashes.iter_mut()) {
+                *hash = self.table.hash(&FlowKey { addr: seg.remote, port: seg.remote_port });
+                self.table.prefetch(*hash);
+            }
+            for hash in &hashes[..group.len()] {
+                self.table.prefetch_found(*hash);
+            }
+            for (seg, hash) in group.iter().zip(hashes) {
+                self.segment_hashed(seg, FlowKey { addr: seg.remote, port: seg.remote_port }, hash, now, probes, out);
+            }
+        }
     }
 
     /// The receive burst is over: flows that got data in it are finished with all in-order data gathered.
@@ -180,8 +254,18 @@ impl FlowShard {
         P: ProbeLengths + ?Sized,
         S: ActionSink + ?Sized,
     {
+        let hash = self.table.hash(&FlowKey { addr: f.remote, port: f.remote_port });
+        self.zmap_synack_hashed(f, hash, now, probes, out)
+    }
+
+    fn zmap_synack_hashed<P, S>(&mut self, f: &SynAckFields, hash: KeyHash, now: Now, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
         let last = LastPacket { seq: f.seq, ack: f.ack, window: f.window, flags: TcpFlags::SYN_ACK, ttl: f.ttl, at_ns: now.ns };
-        if self.table.find(&FlowKey { addr: f.remote, port: f.remote_port }).is_some() {
+        let key = FlowKey { addr: f.remote, port: f.remote_port };
+        if self.table.find_hashed(&key, hash).is_some() {
             self.counters.duplicate_targets += 1;
             return;
         }
@@ -191,7 +275,7 @@ impl FlowShard {
             self.emit(st.record(Outcome::ZeroWindow, None), out);
             return;
         }
-        match self.table.insert(st) {
+        match self.table.insert_hashed(st, hash) {
             Ok(slot) => {
                 self.counters.zmap_flows += 1;
                 self.with_flow(slot, |shard, st| {
@@ -209,8 +293,17 @@ impl FlowShard {
         S: ActionSink + ?Sized,
     {
         let key = FlowKey { addr: seg.remote, port: seg.remote_port };
-        let Some(slot) = self.table.find(&key) else {
-            if !self.stateless_answer(seg, now, probes, out) && !self.haf_answer(seg, now, out) {
+        let hash = self.table.hash(&key);
+        self.segment_hashed(seg, key, hash, now, probes, out)
+    }
+
+    fn segment_hashed<P, S>(&mut self, seg: &Segment<'_>, key: FlowKey, hash: KeyHash, now: Now, probes: &P, out: &mut S)
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        let Some(slot) = self.table.find_hashed(&key, hash) else {
+            if !self.stateless_answer(seg, hash, now, probes, out) && !self.haf_answer(seg, now, out) {
                 if is_answer_to_syn(seg.flags) {
                     self.counters.stray_synacks += 1;
                 } else {
@@ -238,10 +331,9 @@ impl FlowShard {
     }
 
     fn end_burst_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
-        let mut keys = std::mem::take(&mut self.collecting);
-        for key in keys.drain(..) {
-            let Some(slot) = self.table.find(&key) else { continue };
-            self.with_flow(slot, |shard, st| {
+        let mut entries = std::mem::take(&mut self.collecting);
+        for entry in entries.drain(..) {
+            self.with_flow(entry as usize, |shard, st| {
                 if st.phase == Phase::Collecting {
                     shard.end_attempt(st, Outcome::Data, false, false, now, out)
                 } else {
@@ -249,29 +341,43 @@ impl FlowShard {
                 }
             });
         }
-        self.collecting = keys;
+        self.collecting = entries;
     }
 
     fn tick_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
         let mut due = std::mem::take(&mut self.due);
-        self.wheel.advance(now.ms, &mut due);
-        for entry in due.drain(..) {
-            let slot = self.table.find(&entry.key).filter(|&s| self.table.get(s).is_some_and(|st| st.generation == entry.generation));
-            match slot {
-                Some(slot) => self.with_flow(slot, |shard, st| shard.timer_fired(st, now, out)),
-                None => self.counters.stale_timers += 1,
+        self.counters.stale_timers += self.wheel.advance(now.ms, &mut due);
+        // Due flows are cold (their timers were set long ago): start loading a group of them, then the index
+        // lines of the tombstones among them (their removal edits the index), then work through the group.
+        // (Prefetching every due flow's index line at once, from hash bits kept in the timer, measured slower:
+        // most due flows are not removed, and the extra loads compete with the ones that count.)
+        for group in due.chunks(PREFETCH_GROUP) {
+            for timer in group {
+                self.table.prefetch_entry(timer.entry as usize);
+            }
+            for timer in group {
+                if let Some(st) = self.table.get(timer.entry as usize).filter(|st| st.phase == Phase::Lingering) {
+                    self.table.prefetch(KeyHash::from_bits(st.place.hash));
+                }
+            }
+            for timer in group {
+                if self.wheel.is_current(timer) {
+                    self.with_flow(timer.entry as usize, |shard, st| shard.timer_fired(st, now, out));
+                } else {
+                    self.counters.stale_timers += 1;
+                }
             }
         }
+        due.clear();
         self.due = due;
     }
 
     fn expire_all_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
-        let keys: Vec<FlowKey> = self.table.occupied().filter_map(|s| self.table.get(s).map(|st| st.key())).collect();
-        for key in keys {
-            let Some(slot) = self.table.find(&key) else { continue };
-            self.with_flow(slot, |shard, st| {
+        let entries: Vec<usize> = self.table.occupied().collect();
+        for entry in entries {
+            self.with_flow(entry, |shard, st| {
                 if st.haf == Haf::Pending {
                     st.haf = Haf::Cleared;
                 }
@@ -294,8 +400,8 @@ impl FlowShard {
 
     // ---- the machine ------------------------------------------------------------------------------
 
-    /// Runs `f` on a copy of the flow in `slot`, then writes it back or removes it. `f` may use the rest of
-    /// the shard freely but must not insert or remove table entries.
+    /// Runs `f` on a copy of the flow in entry `slot`, then writes it back or removes it. `f` may use the
+    /// rest of the shard freely but must not insert or remove table entries.
     fn with_flow(&mut self, slot: usize, f: impl FnOnce(&mut Self, &mut FlowState) -> Fate) {
         let Some(mut st) = self.table.get(slot).copied() else { return };
         match f(self, &mut st) {
@@ -311,6 +417,8 @@ impl FlowShard {
                 if st.record != NO_RECORD {
                     self.slab.take(st.record);
                 }
+                // The entry number will name another flow: its pending timer must not fire for that one.
+                self.wheel.disarm(st.place.entry);
                 self.table.remove(slot);
             }
         }
@@ -336,21 +444,19 @@ impl FlowShard {
             sent_len: 0,
             last,
             record: NO_RECORD,
-            generation: 0,
+            place: Place::default(),
             haf_deadline_ms: 0,
         }
     }
 
-    fn arm(&mut self, st: &mut FlowState, deadline_ms: u64) {
-        st.generation = self.next_generation;
-        self.next_generation += 1;
-        self.wheel.arm(st.key(), st.generation, deadline_ms);
+    /// Arms the flow's one timer `delay_ms` from now (its previous one, if any, becomes stale).
+    fn arm_after(&mut self, st: &FlowState, now: Now, delay_ms: u64) {
+        self.wheel.arm_after(st.place.entry, now.ms, delay_ms);
     }
 
     /// Kills the flow's armed timer without arming another.
-    fn disarm(&mut self, st: &mut FlowState) {
-        st.generation = self.next_generation;
-        self.next_generation += 1;
+    fn disarm(&mut self, st: &FlowState) {
+        self.wheel.disarm(st.place.entry);
     }
 
     fn emit<S: ActionSink + ?Sized>(&mut self, record: Record, out: &mut S) {
@@ -412,7 +518,7 @@ impl FlowShard {
         };
         st.sent_len = if matches!(payload, Payload::None) { 0 } else { st.probe_len };
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::ACK, payload, out);
-        self.arm(st, now.ms + self.config.retransmit_ms);
+        self.arm_after(st, now, self.config.retransmit_ms);
     }
 
     /// Resends the original probe bytes at the original sequence number, now with PSH (under
@@ -423,7 +529,7 @@ impl FlowShard {
         let payload = self.probe_payload(st);
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::PSH_ACK, payload, out);
         self.counters.ack_retransmissions += 1;
-        self.arm(st, now.ms + self.config.timeout_ms);
+        self.arm_after(st, now, self.config.timeout_ms);
     }
 
     fn flow_segment<P, S>(&mut self, st: &mut FlowState, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> Fate
@@ -521,7 +627,7 @@ impl FlowShard {
         if st.phase == Phase::AckSent && seg.flags.ack() && seg.ack == snd_nxt {
             st.phase = Phase::Acked;
             st.counter = 0;
-            self.arm(st, now.ms + self.config.timeout_ms);
+            self.arm_after(st, now, self.config.timeout_ms);
         }
         Fate::Keep
     }
@@ -542,7 +648,7 @@ impl FlowShard {
         st.record = self.slab.insert(record);
         st.phase = Phase::Collecting;
         self.disarm(st);
-        self.collecting.push(st.key());
+        self.collecting.push(st.place.entry);
     }
 
     fn collect_more(&mut self, st: &mut FlowState, seg: &Segment<'_>) {
@@ -579,7 +685,7 @@ impl FlowShard {
                 st.counter += 1;
                 self.send_syn(st, out);
                 self.counters.syn_retransmissions += 1;
-                self.arm(st, now.ms + self.config.timeout_ms);
+                self.arm_after(st, now, self.config.timeout_ms);
                 Fate::Keep
             }
             Phase::SynSent => self.end_attempt(st, Outcome::NoSynAck, false, false, now, out),
@@ -681,8 +787,7 @@ impl FlowShard {
         if st.haf == Haf::Pending {
             st.record = self.slab.insert(record);
             st.phase = Phase::Held;
-            let deadline = st.haf_deadline_ms;
-            self.arm(st, deadline);
+            self.wheel.arm(st.place.entry, st.haf_deadline_ms);
             return Fate::Keep;
         }
         self.emit(record, out);
@@ -710,7 +815,7 @@ impl FlowShard {
         }
         st.phase = Phase::Lingering;
         self.lingering += 1;
-        self.arm(st, now.ms + self.linger_ms);
+        self.arm_after(st, now, self.linger_ms);
         Fate::Keep
     }
 
@@ -719,7 +824,8 @@ impl FlowShard {
     fn next_handshake<S: ActionSink + ?Sized>(&mut self, st: &mut FlowState, now: Now, out: &mut S) {
         st.handshake += 1;
         st.local_port = self.next_port(st.local_port);
-        st.isn = self.cookies.later_isn(st.remote, st.remote_port, st.local, st.local_port, self.next_generation);
+        st.isn = self.cookies.later_isn(st.remote, st.remote_port, st.local, st.local_port, self.isn_nonce);
+        self.isn_nonce += 1;
         st.phase = Phase::SynSent;
         st.counter = 0;
         st.bits &= !bits::PER_ATTEMPT;
@@ -728,7 +834,7 @@ impl FlowShard {
         st.snd_acked = st.isn.wrapping_add(1);
         self.send_syn(st, out);
         self.counters.syns_sent += 1;
-        self.arm(st, now.ms + self.config.timeout_ms);
+        self.arm_after(st, now, self.config.timeout_ms);
         if st.handshake == 1 && self.haf_probes > 0 && st.haf == Haf::Off {
             self.send_haf_probes(st, now, out);
         }
@@ -861,7 +967,7 @@ impl FlowShard {
 
     /// A SYN-ACK or RST+ACK for a remote port without state: an answer to one of our stateless SYNs if its
     /// cookie checks out. State is created only now.
-    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> bool
+    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, hash: KeyHash, now: Now, probes: &P, out: &mut S) -> bool
     where
         P: ProbeLengths + ?Sized,
         S: ActionSink + ?Sized,
@@ -883,18 +989,16 @@ impl FlowShard {
             };
             self.emit(record, out);
             st.phase = Phase::Lingering;
-            st.generation = self.next_generation;
-            self.next_generation += 1;
-            match self.table.insert(st) {
-                Ok(_) => {
+            match self.table.insert_hashed(st, hash) {
+                Ok(entry) => {
                     self.lingering += 1;
-                    self.wheel.arm(st.key(), st.generation, now.ms + self.linger_ms);
+                    self.wheel.arm_after(entry as u32, now.ms, self.linger_ms);
                 }
                 Err(_) => self.counters.tombstones_refused += 1,
             }
             return true;
         }
-        match self.table.insert(st) {
+        match self.table.insert_hashed(st, hash) {
             Ok(slot) => {
                 self.counters.cookie_flows += 1;
                 self.with_flow(slot, |shard, st| {

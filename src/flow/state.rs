@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use crate::record::{Record, Stage};
 use crate::wire::TcpFlags;
 
-use super::table::{FlowKey, Keyed};
+use super::table::{FlowKey, Keyed, Place};
 
 /// Where a flow stands. See the diagram in the module docs of [`crate::flow`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,21 +113,30 @@ pub struct FlowState {
     pub last: LastPacket,
     /// Slab index of the record being collected or held, or [`NO_RECORD`].
     pub record: u32,
-    /// Generation of the one timer that counts for this flow; older wheel entries are stale.
-    pub generation: u64,
+    /// Where the table keeps this flow (entry number: names its timer; hash bits: removal needs no rehash).
+    /// Written by the table on insert.
+    pub place: Place,
     /// When the HyperACKtive window closes (ms).
     pub haf_deadline_ms: u64,
 }
 
-/// The flow state is fixed-size and small: one cache line and a bit on x86-64 (measured: 112 bytes; the
-/// table stores `Option<FlowState>` at the same size, the phase byte's niche marks empty slots).
+/// The flow state is fixed-size and small: one cache line and a bit on x86-64 (112 bytes; the table's entry
+/// array stores `Option<FlowState>` at the same size, the phase byte's niche marks free entries).
 pub const FLOW_STATE_BYTES: usize = std::mem::size_of::<FlowState>();
 const _: () = assert!(std::mem::size_of::<FlowState>() <= 128);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<FlowState>() == 112);
 const _: () = assert!(std::mem::size_of::<Option<FlowState>>() == std::mem::size_of::<FlowState>());
 
 impl Keyed for FlowState {
     fn key(&self) -> FlowKey {
         FlowKey { addr: self.remote, port: self.remote_port }
+    }
+    fn place(&self) -> Place {
+        self.place
+    }
+    fn set_place(&mut self, place: Place) {
+        self.place = place;
     }
 }
 
@@ -201,6 +210,12 @@ impl RecordSlab {
             self.free.push(index);
         }
         taken
+    }
+
+    /// Bytes held: the slots and the data of the records in them.
+    pub fn bytes(&self) -> usize {
+        let data: usize = self.items.iter().flatten().map(|r| r.data.capacity()).sum();
+        self.items.capacity() * std::mem::size_of::<Option<Record>>() + self.free.capacity() * std::mem::size_of::<u32>() + data
     }
 
     /// Records currently stored.

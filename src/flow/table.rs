@@ -1,28 +1,79 @@
-//! The flow table of one shard: fixed capacity, open addressing with linear probing, keyed by (remote
-//! address, remote port) and hashed with ahash seeded from the run's secret (so a remote cannot aim for
-//! collisions). Deletion shifts the following run of entries back (no tombstone slots), so lookups stay short
-//! however long the run lasts. The table never grows: inserting into a full table is refused and the caller
-//! counts it.
+//! The flow table of one shard: fixed capacity, keyed by (remote address, remote port), hashed with ahash
+//! seeded from the run's secret (so a remote cannot aim for collisions).
+//!
+//! Two arrays, so that the common path touches few cache lines:
+//! - an **index** of 8-byte slot words, open addressing with linear probing: each occupied word holds the
+//!   upper 32 bits of the key's hash (which also give its home slot) and the entry's number. A probe reads
+//!   consecutive words (eight per cache line) and compares hash bits; it reads an entry only when they
+//!   match, so a miss (a stray segment, a new flow) usually reads one index line and no entry at all.
+//!   Deletion shifts the following run of words back (no tombstone slots, so probes stay short however long
+//!   the run lasts); the homes come from the words themselves, so a shift needs no rehash and moves 8 bytes,
+//!   not a whole flow.
+//! - the **entries**, a dense array whose numbers never change while the entry lives (freed numbers are
+//!   reused, most recent first, so the live set stays compact and warm). Timers and per-burst lists name a
+//!   flow by its entry number and need no lookup. Each value carries its [`Place`] (number and hash bits),
+//!   so removing it needs no rehash either.
+//!
+//! The index has the next power of two above 1.5 x capacity slots (load factor at most 2/3); entries grow
+//! on demand up to the capacity. The table never grows beyond that: inserting into a full table is refused
+//! and the caller counts it.
 
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// What identifies a flow: the remote end. Our port is deliberately not part of it (it moves by one per
 /// handshake), as in the original (reference §4.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     pub addr: IpAddr,
     pub port: u16,
 }
 
-/// A value that carries its own key.
-pub trait Keyed {
-    fn key(&self) -> FlowKey;
+impl Hash for FlowKey {
+    /// Two fixed-size writes (address bits, then port and family) instead of a derived walk over the enum:
+    /// this hash runs on every segment.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (bits, family) = match self.addr {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), 4u32),
+            IpAddr::V6(a) => (u128::from(a), 6u32),
+        };
+        state.write_u128(bits);
+        state.write_u32(family << 16 | u32::from(self.port));
+    }
 }
 
-/// Fixed-capacity open-addressing map from [`FlowKey`] to `V`.
+/// Where the table keeps a value: its entry number and the upper 32 bits of its key's hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub entry: u32,
+    pub hash: u32,
+}
+
+/// A value that carries its own key and remembers its [`Place`] (written by the table on insert).
+pub trait Keyed {
+    fn key(&self) -> FlowKey;
+    fn place(&self) -> Place;
+    fn set_place(&mut self, place: Place);
+}
+
+/// A key's hash, computed once per lookup and reusable (see [`FlowTable::prefetch`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyHash(u32);
+
+impl KeyHash {
+    /// The hash of a key whose [`Place`] kept these bits.
+    pub fn from_bits(bits: u32) -> KeyHash {
+        KeyHash(bits)
+    }
+}
+
+/// Fixed-capacity map from [`FlowKey`] to `V` with stable entry numbers.
 pub struct FlowTable<V> {
-    slots: Vec<Option<V>>,
+    /// 0 = empty; else `hash << 32 | (entry + 1)`.
+    index: Vec<u64>,
     mask: usize,
+    entries: Vec<Option<V>>,
+    free: Vec<u32>,
     len: usize,
     capacity: usize,
     hasher: ahash::RandomState,
@@ -32,14 +83,20 @@ pub struct FlowTable<V> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct TableFull;
 
+fn word(hash: u32, entry: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(entry + 1)
+}
+
 impl<V: Keyed> FlowTable<V> {
-    /// A table for at most `capacity` entries. Slots are the next power of two above 1.5 x capacity, so the
-    /// load factor stays at or below 2/3.
+    /// A table for at most `capacity` entries (at most 2^30).
     pub fn new(capacity: usize, seed: [u64; 2]) -> Self {
         let slots = (capacity + capacity / 2 + 1).next_power_of_two();
         FlowTable {
-            slots: (0..slots).map(|_| None).collect(),
+            // Zeroed allocations are mapped lazily by the OS: untouched index pages cost nothing.
+            index: vec![0; slots],
             mask: slots - 1,
+            entries: Vec::new(),
+            free: Vec::new(),
             len: 0,
             capacity,
             hasher: ahash::RandomState::with_seeds(seed[0], seed[1], seed[0].rotate_left(17) ^ 0x006c_7a72, seed[1].rotate_left(29)),
@@ -58,68 +115,166 @@ impl<V: Keyed> FlowTable<V> {
         self.capacity
     }
 
-    fn home(&self, key: &FlowKey) -> usize {
-        self.hasher.hash_one(key) as usize & self.mask
+    /// Slots in the index.
+    pub fn index_slots(&self) -> usize {
+        self.index.len()
     }
 
-    /// Slot index of `key`, if present.
-    pub fn find(&self, key: &FlowKey) -> Option<usize> {
-        let mut i = self.home(key);
-        loop {
-            match &self.slots[i] {
-                None => return None,
-                Some(v) if v.key() == *key => return Some(i),
-                Some(_) => i = (i + 1) & self.mask,
-            }
+    /// Entry numbers ever handed out (live and free): the high-water mark of the dense array.
+    pub fn entries_allocated(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Bytes of the index: fixed, 8 per slot.
+    pub fn index_bytes(&self) -> usize {
+        self.index.len() * std::mem::size_of::<u64>()
+    }
+
+    /// Bytes of the entries grown so far, with their free list.
+    pub fn entry_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Option<V>>() + self.free.capacity() * std::mem::size_of::<u32>()
+    }
+
+    pub fn hash(&self, key: &FlowKey) -> KeyHash {
+        KeyHash((self.hasher.hash_one(key) >> 32) as u32)
+    }
+
+    fn home(&self, hash: u32) -> usize {
+        hash as usize & self.mask
+    }
+
+    /// Asks the CPU to start loading `key`'s first index line (for a batch: hash all, prefetch all, then
+    /// look up, so the misses overlap).
+    pub fn prefetch(&self, hash: KeyHash) {
+        if let Some(w) = self.index.get(self.home(hash.0)) {
+            prefetch_read(w);
         }
     }
 
-    pub fn get(&self, slot: usize) -> Option<&V> {
-        self.slots.get(slot).and_then(Option::as_ref)
+    /// Prefetches the entry the key's home slot names, if any (the second stage of a batch: it reads the
+    /// index line the first stage asked for).
+    pub fn prefetch_found(&self, hash: KeyHash) {
+        let w = self.index.get(self.home(hash.0)).copied().unwrap_or(0);
+        if w != 0 && (w >> 32) as u32 == hash.0 {
+            self.prefetch_entry((w as u32 - 1) as usize);
+        }
     }
 
-    pub fn get_mut(&mut self, slot: usize) -> Option<&mut V> {
-        self.slots.get_mut(slot).and_then(Option::as_mut)
+    /// Asks the CPU to start loading entry `entry` (both cache lines a flow may span).
+    pub fn prefetch_entry(&self, entry: usize) {
+        if let Some(e) = self.entries.get(entry) {
+            prefetch_read(e);
+            prefetch_read((e as *const Option<V>).cast::<u8>().wrapping_add(std::mem::size_of::<Option<V>>() - 1));
+        }
     }
 
-    /// Inserts a value whose key is not present yet (the caller looked it up first); returns its slot.
+    /// Entry number of `key`, if present.
+    pub fn find(&self, key: &FlowKey) -> Option<usize> {
+        self.find_hashed(key, self.hash(key))
+    }
+
+    /// [`FlowTable::find`] with the hash already computed.
+    pub fn find_hashed(&self, key: &FlowKey, hash: KeyHash) -> Option<usize> {
+        let mut i = self.home(hash.0);
+        loop {
+            let w = *self.index.get(i)?;
+            if w == 0 {
+                return None;
+            }
+            if (w >> 32) as u32 == hash.0 {
+                let entry = (w as u32 - 1) as usize;
+                if self.entries.get(entry).and_then(Option::as_ref).is_some_and(|v| v.key() == *key) {
+                    return Some(entry);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    pub fn get(&self, entry: usize) -> Option<&V> {
+        self.entries.get(entry).and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, entry: usize) -> Option<&mut V> {
+        self.entries.get_mut(entry).and_then(Option::as_mut)
+    }
+
+    /// Inserts a value whose key is not present yet (the caller looked it up first); returns its entry
+    /// number, which stays the same until the value is removed.
     pub fn insert(&mut self, value: V) -> Result<usize, TableFull> {
+        let hash = self.hash(&value.key());
+        self.insert_hashed(value, hash)
+    }
+
+    /// [`FlowTable::insert`] with the hash already computed.
+    pub fn insert_hashed(&mut self, mut value: V, hash: KeyHash) -> Result<usize, TableFull> {
         if self.len >= self.capacity {
             return Err(TableFull);
         }
-        let mut i = self.home(&value.key());
-        while self.slots[i].is_some() {
+        let entry = match self.free.pop() {
+            Some(e) => e,
+            None => self.entries.len() as u32,
+        };
+        value.set_place(Place { entry, hash: hash.0 });
+        match self.entries.get_mut(entry as usize) {
+            Some(cell) => *cell = Some(value),
+            None => self.entries.push(Some(value)),
+        }
+        let mut i = self.home(hash.0);
+        while self.index[i] != 0 {
             i = (i + 1) & self.mask;
         }
-        self.slots[i] = Some(value);
+        self.index[i] = word(hash.0, entry);
         self.len += 1;
-        Ok(i)
+        Ok(entry as usize)
     }
 
-    /// Removes and returns the value in `slot`. Slot numbers of other entries may change.
-    pub fn remove(&mut self, slot: usize) -> Option<V> {
-        let removed = self.slots.get_mut(slot)?.take()?;
+    /// Removes and returns the value of `entry`. Other entries keep their numbers.
+    pub fn remove(&mut self, entry: usize) -> Option<V> {
+        let removed = self.entries.get_mut(entry)?.take()?;
+        let place = removed.place();
+        self.free.push(place.entry);
         self.len -= 1;
-        // Backward-shift: pull each later entry of the run into the hole when the hole lies on its probe path.
-        let mut hole = slot;
-        let mut i = (slot + 1) & self.mask;
-        while let Some(v) = &self.slots[i] {
-            let home = self.home(&v.key());
-            let distance_to_i = i.wrapping_sub(home) & self.mask;
-            let distance_to_hole = hole.wrapping_sub(home) & self.mask;
-            if distance_to_hole <= distance_to_i {
-                self.slots[hole] = self.slots[i].take();
+        let target = word(place.hash, place.entry);
+        let mut hole = self.home(place.hash);
+        while self.index[hole] != target {
+            hole = (hole + 1) & self.mask;
+        }
+        // Backward-shift: pull each later word of the run into the hole when the hole lies on its probe path.
+        let mut i = (hole + 1) & self.mask;
+        loop {
+            let w = self.index[i];
+            if w == 0 {
+                break;
+            }
+            let home = self.home((w >> 32) as u32);
+            if hole.wrapping_sub(home) & self.mask <= i.wrapping_sub(home) & self.mask {
+                self.index[hole] = w;
                 hole = i;
             }
             i = (i + 1) & self.mask;
         }
+        self.index[hole] = 0;
         Some(removed)
     }
 
-    /// Slots of every entry, for a full sweep (shutdown).
+    /// Entry numbers of every value, for a full sweep (shutdown).
     pub fn occupied(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|_| i))
+        self.entries.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|_| i))
     }
+}
+
+/// A hint to the CPU, no access: it never faults and has no effect on results.
+#[inline(always)]
+pub(super) fn prefetch_read<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint; it never dereferences in the language's sense and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[cfg(test)]
@@ -127,14 +282,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::HashMap;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[derive(Debug, Clone, PartialEq)]
-    struct V(FlowKey, u32);
+    struct V(FlowKey, u32, Place);
     impl Keyed for V {
         fn key(&self) -> FlowKey {
             self.0
         }
+        fn place(&self) -> Place {
+            self.2
+        }
+        fn set_place(&mut self, place: Place) {
+            self.2 = place;
+        }
+    }
+
+    fn v(k: FlowKey, n: u32) -> V {
+        V(k, n, Place::default())
     }
 
     fn key(a: u32, p: u16) -> FlowKey {
@@ -145,17 +310,48 @@ mod tests {
     fn full_table_refuses() {
         let mut t = FlowTable::new(3, [1, 2]);
         for i in 0..3 {
-            t.insert(V(key(i, 80), i)).unwrap();
+            t.insert(v(key(i, 80), i)).unwrap();
         }
-        assert_eq!(t.insert(V(key(9, 80), 9)), Err(TableFull));
+        assert_eq!(t.insert(v(key(9, 80), 9)), Err(TableFull));
         let s = t.find(&key(1, 80)).unwrap();
-        assert_eq!(t.remove(s), Some(V(key(1, 80), 1)));
-        t.insert(V(key(9, 80), 9)).unwrap();
+        assert_eq!(t.remove(s).map(|x| x.1), Some(1));
+        t.insert(v(key(9, 80), 9)).unwrap();
         assert_eq!(t.len(), 3);
     }
 
+    #[test]
+    fn entry_numbers_are_stable_and_reused() {
+        let mut t = FlowTable::new(100, [5, 6]);
+        let ids: Vec<usize> = (0..50).map(|i| t.insert(v(key(i, 443), i)).unwrap()).collect();
+        for i in (0..50).step_by(2) {
+            t.remove(ids[i as usize]).unwrap();
+        }
+        for i in (1..50).step_by(2) {
+            assert_eq!(t.find(&key(i, 443)), Some(ids[i as usize]), "survivors keep their numbers");
+            assert_eq!(t.get(ids[i as usize]).map(|x| x.2.entry as usize), Some(ids[i as usize]));
+        }
+        let reused = t.insert(v(key(1000, 443), 1000)).unwrap();
+        assert_eq!(reused, ids[48], "most recently freed first");
+        assert_eq!(t.entries_allocated(), 50);
+    }
+
+    #[test]
+    fn v4_and_v6_keys_are_distinct() {
+        let mut t = FlowTable::new(8, [3, 4]);
+        let v4 = key(0x0102_0304, 80);
+        let mapped = FlowKey { addr: IpAddr::V6(Ipv4Addr::from(0x0102_0304u32).to_ipv6_mapped()), port: 80 };
+        let v6 = FlowKey { addr: IpAddr::V6(Ipv6Addr::from(0x0102_0304u128)), port: 80 };
+        for (n, k) in [v4, mapped, v6].into_iter().enumerate() {
+            t.insert(v(k, n as u32)).unwrap();
+        }
+        for (n, k) in [v4, mapped, v6].into_iter().enumerate() {
+            assert_eq!(t.find(&k).and_then(|e| t.get(e)).map(|x| x.1), Some(n as u32));
+        }
+    }
+
     proptest! {
-        /// Random inserts and removes agree with a HashMap model (covers backward-shift deletion).
+        /// Random inserts and removes agree with a HashMap model (covers backward-shift deletion, wrap-around
+        /// of runs at the end of the index, and entry reuse). A tiny key space forces long runs.
         #[test]
         fn behaves_like_a_map(ops in proptest::collection::vec((any::<bool>(), 0u32..40, 0u16..3), 1..400)) {
             let mut t = FlowTable::new(100, [7, 8]);
@@ -165,24 +361,49 @@ mod tests {
                 match (insert, t.find(&k)) {
                     (true, None) => {
                         if model.len() == 100 {
-                            prop_assert_eq!(t.insert(V(k, n as u32)), Err(TableFull));
+                            prop_assert_eq!(t.insert(v(k, n as u32)), Err(TableFull));
                         } else {
-                            t.insert(V(k, n as u32)).unwrap();
+                            t.insert(v(k, n as u32)).unwrap();
                             model.insert(k, n as u32);
                         }
                     }
                     (false, Some(s)) => {
-                        prop_assert_eq!(t.remove(s).map(|v| v.1), model.remove(&k));
+                        prop_assert_eq!(t.remove(s).map(|x| x.1), model.remove(&k));
                     }
                     _ => {}
                 }
                 prop_assert_eq!(t.len(), model.len());
             }
-            for (k, v) in &model {
+            for (k, n) in &model {
                 let s = t.find(k).expect("present");
-                prop_assert_eq!(t.get(s).map(|x| x.1), Some(*v));
+                prop_assert_eq!(t.get(s).map(|x| x.1), Some(*n));
+                prop_assert_eq!(t.get(s).map(|x| x.2.entry as usize), Some(s));
             }
             prop_assert_eq!(t.occupied().count(), model.len());
+            prop_assert_eq!(t.index.iter().filter(|&&w| w != 0).count(), model.len());
+        }
+
+        /// A nearly full small index (runs wrap past the last slot) still agrees with the model.
+        #[test]
+        fn dense_index_with_wrapping_runs(ops in proptest::collection::vec((any::<bool>(), 0u32..12), 1..300)) {
+            let mut t = FlowTable::new(10, [9, 10]);
+            let mut model = HashMap::new();
+            for (n, (insert, a)) in ops.into_iter().enumerate() {
+                let k = key(a, 1);
+                match (insert, t.find(&k)) {
+                    (true, None) if model.len() < 10 => {
+                        t.insert(v(k, n as u32)).unwrap();
+                        model.insert(k, n as u32);
+                    }
+                    (false, Some(s)) => {
+                        prop_assert_eq!(t.remove(s).map(|x| x.1), model.remove(&k));
+                    }
+                    _ => {}
+                }
+            }
+            for (k, n) in &model {
+                prop_assert_eq!(t.find(k).and_then(|s| t.get(s)).map(|x| x.1), Some(*n));
+            }
         }
     }
 }

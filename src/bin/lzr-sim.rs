@@ -1,0 +1,233 @@
+//! `lzr-sim`: a simulated Internet population as a DPDK process. Every address of `--space` is a host whose
+//! behaviour on each port follows the population profiles (config/populations, docs/simulator.md); N worker
+//! lcores each poll one queue of the port and answer with [`lzr::sim::Responder`].
+//!
+//! Towards lzr on the same machine: `--device net_memif0,role=server,socket=/run/lzr-sim.sock` (lzr then uses
+//! `net_memif0,role=client,socket=/run/lzr-sim.sock`). Towards kernel tools (ZGrab2, nmap, curl):
+//! `--device net_tap0,iface=simtap0`, then route the space to simtap0. Runs until SIGINT/SIGTERM or
+//! `--duration`, then prints one JSON line with the port's and the responders' counters.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lzr-sim",
+    about = "Simulated hosts (LZR paper, Table 4 mixes) answering on a DPDK port"
+)]
+struct Args {
+    /// EAL arguments as one string, split on whitespace (e.g. "--no-pci --no-huge -m 256 -l 0-1"). Arguments after
+    /// `--` are added to these.
+    #[arg(long, allow_hyphen_values = true)]
+    eal: Option<String>,
+    /// The port: vdev devargs (net_memif0,role=server,socket=PATH or net_tap0,iface=NAME), a port id, or `first`.
+    #[arg(long)]
+    device: String,
+    /// Population profile files (one per port); repeatable.
+    #[arg(long = "profile")]
+    profiles: Vec<PathBuf>,
+    /// A directory of profiles (every *.toml in it), e.g. config/populations.
+    #[arg(long)]
+    profile_dir: Option<PathBuf>,
+    /// The addresses the simulator owns (answers ARP and TCP for), an IPv4 prefix.
+    #[arg(long, default_value = "198.18.128.0/17")]
+    space: String,
+    /// Keys every per-host draw: the same seed gives the same population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker lcores, one queue pair each (EAL needs as many worker lcores in -l).
+    #[arg(long, default_value_t = 1)]
+    workers: u16,
+    /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// EAL arguments (after `--`).
+    #[arg(last = true, allow_hyphen_values = true)]
+    eal_args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    env_logger::init();
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lzr-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The population the arguments describe.
+fn population(args: &Args) -> Result<lzr::sim::Population, String> {
+    use lzr::sim::{load_dir, Population, Profile, Space};
+    let space: Space = args.space.parse()?;
+    let mut profiles = Vec::new();
+    if let Some(dir) = &args.profile_dir {
+        profiles.extend(load_dir(dir).map_err(|e| e.to_string())?);
+    }
+    for path in &args.profiles {
+        profiles.push(Profile::load(path).map_err(|e| e.to_string())?);
+    }
+    if profiles.is_empty() {
+        return Err("no population profile: give --profile FILE or --profile-dir DIR".into());
+    }
+    Population::new(space, profiles, args.seed).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn run(args: Args) -> Result<(), String> {
+    // Still validate what can be validated, so a bad profile is reported either way.
+    population(&args)?;
+    Err(
+        "lzr-sim needs the `dpdk` feature (build with default features and libdpdk-dev installed)"
+            .into(),
+    )
+}
+
+#[cfg(feature = "dpdk")]
+fn run(args: Args) -> Result<(), String> {
+    dpdk_run::run(args)
+}
+
+#[cfg(feature = "dpdk")]
+mod dpdk_run {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use lzr::port::dpdk::{Device, DpdkPort, Eal, PortConfig};
+    use lzr::port::{format_mac, Port, QueuePair, RxQueue, TxQueue};
+    use lzr::sim::{Responder, ResponderCounters, TxSink};
+    use lzr::wire::MacAddr;
+
+    use super::{population, Args};
+
+    /// Set by SIGINT/SIGTERM.
+    static STOP: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        STOP.store(true, Ordering::Relaxed);
+    }
+
+    fn install_signal_handlers() {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+    }
+
+    /// Idle polls before a worker pauses briefly, so an idle simulator does not hog a shared CPU.
+    const SPIN_BEFORE_PAUSE: u32 = 1024;
+    const PAUSE: Duration = Duration::from_micros(50);
+
+    pub fn run(args: Args) -> Result<(), String> {
+        let population = Arc::new(population(&args)?);
+        let device: Device = args.device.parse().map_err(|e| format!("{e}"))?;
+        let mut eal_args: Vec<String> = args
+            .eal
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        eal_args.extend(args.eal_args.iter().cloned());
+        install_signal_handlers();
+
+        let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
+        if eal.worker_lcores().len() < usize::from(args.workers) {
+            return Err(format!(
+                "{} workers need {} worker lcores; EAL has {:?} (give more with -l)",
+                args.workers,
+                args.workers,
+                eal.worker_lcores()
+            ));
+        }
+        let config = PortConfig {
+            device,
+            queues: args.workers.max(1),
+            rss: false,
+            promiscuous: true,
+            ..PortConfig::default()
+        };
+        let mut port = DpdkPort::open(&eal, &config).map_err(|e| e.to_string())?;
+        let mac = MacAddr(port.mac());
+        let info = port.info().clone();
+        eprintln!(
+            "lzr-sim: {} ({}) mac {} queues {}, space {}, ports {:?}, seed {}",
+            info.name,
+            info.driver,
+            format_mac(&port.mac()),
+            info.queues,
+            population.space(),
+            population.profiles().map(|p| p.port).collect::<Vec<_>>(),
+            args.seed
+        );
+
+        let totals = Arc::new(Mutex::new(ResponderCounters::default()));
+        let quit = Arc::new(AtomicBool::new(false));
+        let jobs: Vec<_> = port
+            .take_queues()
+            .into_iter()
+            .map(|mut queue| {
+                let population = population.clone();
+                let totals = totals.clone();
+                let quit = quit.clone();
+                move || {
+                    let mut responder = Responder::new(population, mac);
+                    let clock = lzr::engine::Clock::new();
+                    let mut idle = 0u32;
+                    while !quit.load(Ordering::Relaxed) {
+                        let now = clock.now_ns();
+                        let (rx, tx) = queue.split();
+                        let got = rx.recv_burst(|frame| {
+                            responder.handle(frame, now, &mut TxSink(&mut *tx))
+                        });
+                        let released = responder.poll(now, &mut TxSink(&mut *tx));
+                        tx.flush();
+                        if got + released == 0 {
+                            idle += 1;
+                            if idle >= SPIN_BEFORE_PAUSE {
+                                std::thread::sleep(PAUSE);
+                            }
+                        } else {
+                            idle = 0;
+                        }
+                    }
+                    if let Ok(mut t) = totals.lock() {
+                        t.merge(responder.counters());
+                    }
+                    0
+                }
+            })
+            .collect();
+        let launched = eal.launch_workers(jobs).map_err(|e| e.to_string())?;
+
+        let started = Instant::now();
+        let limit = args.duration.map(Duration::from_secs_f64);
+        while !STOP.load(Ordering::Relaxed) && limit.map_or(true, |l| started.elapsed() < l) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        quit.store(true, Ordering::Relaxed);
+        let codes: Vec<i32> = launched.into_iter().map(|job| job.wait()).collect();
+        let stats = port.close();
+        let counters = totals.lock().map(|t| t.clone()).unwrap_or_default();
+        let line = serde_json::json!({
+            "device": info.name,
+            "driver": info.driver,
+            "mac": format_mac(&mac.0),
+            "space": population.space().to_string(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "workers_ok": codes.iter().all(|c| *c == 0),
+            "port_stats": stats,
+            "responder": counters,
+        });
+        println!("{line}");
+        drop(eal);
+        Ok(())
+    }
+}
