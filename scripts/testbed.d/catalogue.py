@@ -178,11 +178,14 @@ MIDDLEBOXES = [
                note="nftables drops every segment to it that carries payload; with wait: acked_no_data"),
     ], kind="middlebox", behaviour="data_not_acked"),
     Service("mb-synproxy", mb_ip(5), "", [
-        Target(80, "http", "http", "http", "nginx behind a SYNPROXY. Checked with a kernel client (ACK, then "
-               "data); data piggybacked on the handshake ACK may be lost at the proxy until the PSH retransmission"),
-        Target(81, "rst_after_handshake", "http", note="SYNPROXY SYN-ACKs every port; RST after the ACK"),
-        Target(4444, "rst_after_handshake", "http"),
-        Target(62220, "rst_after_handshake", "http"),
+        Target(80, "zero_window", "http", note="nginx behind a SYNPROXY. The proxy, not nginx, answers the SYN, "
+               "with window 0 (Linux's SYNPROXY advertises a zero window until the client's ACK has reached the "
+               "backend): the paper's zero-window proxy. lzr never answers a zero-window SYN-ACK, so it cannot "
+               "see nginx; a kernel client (ACK, then data once the window opens) gets nginx's HTTP answer"),
+        Target(81, "zero_window", "http", note="SYNPROXY SYN-ACKs every port with window 0; a kernel client's "
+               "ACK then draws an RST (no backend)"),
+        Target(4444, "zero_window", "http"),
+        Target(62220, "zero_window", "http"),
     ], kind="middlebox", behaviour="synproxy", listen=[]),
     Service("mb-acking-firewall", mb_ip(6), "", [
         Target(80, "acking_firewall", "http", note="every port SYN-ACKs and ACKs data (DNAT to a sink); "
