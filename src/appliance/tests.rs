@@ -34,16 +34,30 @@ retransmit_delay_ms = 1000
 cooldown_ms = 3000
 [network]
 source_ipv4 = "198.18.0.2"
+source_ipv6 = "2001:db8::2"
 gateway_mac = "02:00:00:00:00:0b"
 [filter]
-allow = ["198.18.0.0/15"]
+allow = ["198.18.0.0/15", "2001:db8::/32"]
 "#,
     )
     .unwrap();
     Campaign::validate(layer).unwrap()
 }
 
+/// The `i`-th host (1-based) as a list line: IPv4 in 198.18.1.0/24, or IPv6 in 2001:db8:1::/64.
+fn target(i: u32, v6: bool) -> String {
+    if v6 {
+        format!("[2001:db8:1::{:x}]:80\n", i + 3)
+    } else {
+        format!("198.18.1.{}:80\n", i + 3)
+    }
+}
+
 fn run(delivery: Delivery) -> (RunReport, Vec<u8>) {
+    run_family(delivery, false)
+}
+
+fn run_family(delivery: Delivery, v6: bool) -> (RunReport, Vec<u8>) {
     let campaign = campaign();
     let config = MemoryConfig { queues: 2, delivery, ..MemoryConfig::default() };
     let (mut scanner, mut hosts) = pair(&config);
@@ -70,7 +84,7 @@ fn run(delivery: Delivery) -> (RunReport, Vec<u8>) {
             std::thread::yield_now();
         }
     });
-    let lines: String = (1..=HOSTS).map(|i| format!("198.18.1.{}:80\n", i + 3)).collect();
+    let lines: String = (1..=HOSTS).map(|i| target(i, v6)).collect();
     let inputs = Inputs::lines(Cursor::new(lines.into_bytes()), InputFormat::List);
     let out = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = Sink::from_writer(Box::new(SharedBuf(out.clone())));
@@ -125,4 +139,14 @@ fn hardware_steering_delivers_every_frame_to_its_owner() {
     let (report, output) = run(Delivery::Rss(rss));
     check(&report, &output);
     assert_eq!(report.engine.handed_off, 0, "{}", report.summary);
+}
+
+#[test]
+fn ipv6_targets_go_through_the_whole_path() {
+    let (report, output) = run_family(Delivery::FlowHash, true);
+    check(&report, &output);
+    let first: serde_json::Value = serde_json::from_slice(output.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    // The original writes IPv6 addresses exploded; so do we by default.
+    assert!(first["saddr"].as_str().unwrap().starts_with("2001:0db8:0001:0000:"), "{first}");
+    assert_eq!(first["daddr"], "2001:0db8:0000:0000:0000:0000:0000:0002");
 }
