@@ -18,7 +18,7 @@ mod netns;
 #[path = "common/testbed.rs"]
 mod testbed;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -491,4 +491,54 @@ fn groups_cover_the_truth_once() {
     // 443 (tls vs kubernetes) and 11211 (ascii vs binary) force a second port-aware group; samba a fixed one.
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["original", "port-aware 1", "port-aware 2", "fixed smb"]);
+}
+
+/// SIGINT mid-run: lzr stops taking targets, expires the flows in flight at once, writes every record and its
+/// summary, and exits 0 — long before the timers it was given would have ended those flows.
+#[test]
+fn sigint_expires_flows_in_flight_and_writes_every_record() {
+    let test = "sigint_expires_flows_in_flight_and_writes_every_record";
+    if skip_unless_root(test) {
+        return;
+    }
+    let bed = Bed::up("s1", "light").unwrap_or_else(|e| panic!("{test}: {e}"));
+    let scratch = Scratch::new("s1");
+    let out = scratch.0.join("interrupted.json");
+    let ns = bed.var("SCAN_NS").unwrap();
+    let iface = bed.var("SCAN_IFACE").unwrap();
+    let src = bed.var("SCAN_SRC_IP").unwrap();
+    // A web server (answers at once) and a sink that accepts data and never replies (ends only by timeout).
+    let targets = "198.18.1.1:80\n198.18.2.7:80\n";
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_lzr"), "-sendSYNs", "-handshakes", "http"]);
+    cmd.args(["-sourceIP", &src, "--gateway-ip", "198.18.0.254", "--device", &format!("net_af_packet0,iface={iface}")]);
+    cmd.arg(format!("--eal-args={EAL_ARGS}"));
+    cmd.args(["--allow", "198.18.0.0/15", "--status", "off", "-t", "60", "-rt", "30", "-c", "60", "-f"]).arg(&out);
+    let child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("lzr starts");
+    let mut lzr = ChildGuard(child);
+    {
+        let mut stdin = lzr.0.stdin.take().expect("stdin");
+        stdin.write_all(targets.as_bytes()).expect("targets written");
+        // stdin stays open: input is not over, only the signal ends the run.
+        std::thread::sleep(Duration::from_secs(4));
+        let started = Instant::now();
+        // `ip netns exec` execs lzr in place: the child's pid is lzr's (a process this test started).
+        let pid = lzr.0.id();
+        let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+        assert!(wait_until(Duration::from_secs(15), || !lzr.running()), "lzr did not stop within 15 s of SIGINT");
+        eprintln!("{test}: stopped {:.1} s after SIGINT", started.elapsed().as_secs_f64());
+        drop(stdin);
+    }
+    let status = lzr.0.wait().expect("lzr status");
+    let stderr = lzr.stderr();
+    assert!(status.success(), "lzr exited {status}:\n{stderr}");
+    assert!(stderr.contains("(interrupted)"), "the summary says the run was interrupted:\n{stderr}");
+    let records = read_records(&out).expect("records");
+    let by_addr: BTreeMap<String, String> = records
+        .iter()
+        .map(|r| (r["saddr"].as_str().unwrap_or("").to_string(), r["outcome"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(by_addr.get("198.18.1.1").map(String::as_str), Some("data"), "{records:?}");
+    assert_eq!(by_addr.get("198.18.2.7").map(String::as_str), Some("acked_no_data"), "the sink's flow was expired, not lost: {records:?}");
+    assert_eq!(records.len(), 2);
 }
