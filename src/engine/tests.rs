@@ -11,7 +11,7 @@ use super::*;
 use crate::flow::{FlowConfig, Target};
 use crate::handshakes::HandshakeList;
 use crate::neighbor::NeighborConfig;
-use crate::port::memory::{pair, MemoryConfig};
+use crate::port::memory::{pair, MemoryConfig, MemoryQueue};
 use crate::port::{Port, QueuePair, Steering};
 use crate::record::{Outcome, Record};
 use crate::wire::{parse_frame, Endpoints, Frame, FrameTemplate, MacAddr, TcpFlags, TemplateConfig};
@@ -49,24 +49,26 @@ pub(crate) fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr,
     }
 }
 
-fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport) {
-    let config = MemoryConfig::default();
-    let (mut scanner_port, mut host_port) = pair(&config);
-    let queue = scanner_port.take_queues().pop().unwrap();
-    let mut host_queue = host_port.take_queues().pop().unwrap();
-    let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
+/// One worker on the near end of a memory pair, on its own thread; the far end is the test's to play.
+struct Rig {
+    host_queue: MemoryQueue,
+    scanner_mac: MacAddr,
+    host_mac: MacAddr,
+    links: WorkerLinks,
+    worker: std::thread::JoinHandle<WorkerReport>,
+}
 
+/// Starts a worker trying `handshakes` with `flow` (its handshake count set from the list), after queueing
+/// `targets` on its command ring.
+fn rig(handshakes: &str, flow: FlowConfig, targets: &[(&str, u16)]) -> Rig {
+    let (mut scanner_port, mut host_port) = pair(&MemoryConfig::default());
+    let queue = scanner_port.take_queues().pop().unwrap();
+    let host_queue = host_port.take_queues().pop().unwrap();
+    let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
     let list = HandshakeList::parse(handshakes).unwrap();
-    let flow = FlowConfig {
-        handshakes: list.len() as u8,
-        retransmit_ms: 20,
-        timeout_ms: 60,
-        table_capacity: 1024,
-        ..FlowConfig::default()
-    };
     let setup = WorkerSetup {
         index: 0,
-        flow,
+        flow: FlowConfig { handshakes: list.len() as u8, ..flow },
         probes: Probes::fixed(list, None, Default::default()),
         neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
         mac: scanner_mac,
@@ -89,7 +91,19 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
     }
     let worker_links = links.clone();
     let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
+    Rig { host_queue, scanner_mac, host_mac, links, worker }
+}
 
+impl Rig {
+    fn stop(self) -> WorkerReport {
+        self.links.control.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.worker.join().unwrap()
+    }
+}
+
+fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let flow = FlowConfig { retransmit_ms: 20, timeout_ms: 60, table_capacity: 1024, ..FlowConfig::default() };
+    let Rig { mut host_queue, scanner_mac, host_mac, links, worker } = rig(handshakes, flow, targets);
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut replies = Vec::new();
@@ -139,33 +153,10 @@ fn web_server_closed_port_and_silent_host_each_get_their_record() {
 #[test]
 fn arp_requests_for_our_address_are_answered() {
     use crate::wire::{ArpOperation, ArpRepr};
-    let config = MemoryConfig::default();
-    let (mut scanner_port, mut host_port) = pair(&config);
-    let queue = scanner_port.take_queues().pop().unwrap();
-    let mut host_queue = host_port.take_queues().pop().unwrap();
-    let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
-    let list = HandshakeList::parse("http").unwrap();
-    let setup = WorkerSetup {
-        index: 0,
-        flow: FlowConfig { handshakes: 1, table_capacity: 64, ..FlowConfig::default() },
-        probes: Probes::fixed(list, None, Default::default()),
-        neighbor: NeighborConfig::new(scanner_mac, vec![SCANNER.parse().unwrap()], vec![]),
-        mac: scanner_mac,
-        gateway: host_mac,
-        original_syn: false,
-        owner: Owner::new(&Steering::None, 1, [1, 2]),
-        clock: Clock::new(),
-    };
-    let links = WorkerLinks {
-        commands: Arc::new(ArrayQueue::new(4)),
-        results: Arc::new(ArrayQueue::new(4)),
-        inboxes: Arc::new(vec![ArrayQueue::new(4)]),
-        stats: Arc::new(WorkerStats::default()),
-        control: Arc::new(Control::default()),
-        to_exception: None,
-    };
-    let worker_links = links.clone();
-    let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
+    let flow = FlowConfig { table_capacity: 64, ..FlowConfig::default() };
+    let mut rig = rig("http", flow, &[]);
+    let (scanner_mac, host_mac) = (rig.scanner_mac, rig.host_mac);
+    let host_queue = &mut rig.host_queue;
     let request = ArpRepr {
         operation: ArpOperation::Request,
         sender_mac: host_mac,
@@ -187,8 +178,7 @@ fn arp_requests_for_our_address_are_answered() {
         });
         std::thread::sleep(Duration::from_millis(1));
     }
-    links.control.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let report = worker.join().unwrap();
+    let report = rig.stop();
     let a = answer.expect("an ARP reply");
     assert_eq!(a.arp.operation, ArpOperation::Reply);
     assert_eq!(a.arp.sender_mac, scanner_mac);
