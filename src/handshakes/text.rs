@@ -8,6 +8,315 @@
 //!   equals the needle's last letter completes a match (`"telne" + U+0174` reads as `"telnet\0"`). We reproduce
 //!   that without allocating: a case-insensitive ASCII search plus that one extra case.
 //! - [`is_ascii_text`]: the original's guard "non-empty and no byte ≥ 0x80".
+//!
+//! The rules ask for needles through [`Haystack`], so one rule body serves two ways of answering:
+//! - a plain `[u8]` searches on every question (what a rule called alone, or a test, does);
+//! - [`Scanned`] looks every known [`needle`] up in ONE pass made beforehand (what the matcher does, since it
+//!   runs all rules over each answer): a SIMD multi-pattern search (Teddy, from the `aho-corasick` crate) over
+//!   the answer for the case-sensitive needles, and one over an ASCII-lower-cased copy for the lower-cased
+//!   ones, plus the rune quirk above for answers that are not ASCII. Tests check both give the same answers.
+
+use std::sync::LazyLock;
+
+use aho_corasick::packed::{Config, MatchKind, Searcher};
+use aho_corasick::{AhoCorasick, Input, Span};
+
+/// How a needle is compared with an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Byte for byte ([`contains`]).
+    Exact,
+    /// After the original's rune-wise lower-casing ([`contains_lower`]); the needle is lower-case ASCII.
+    GoLower,
+}
+
+/// A string some rule looks for. Every needle a rule uses is listed in [`needle::ALL`], so that [`Scanned`]
+/// finds them all in one pass; `id` is the needle's position there (a test checks it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needle {
+    pub bytes: &'static [u8],
+    pub fold: Fold,
+    id: u8,
+}
+
+/// The needles of the fingerprint rules, named after their text (`LOWER_` ones are searched lower-cased).
+pub mod needle {
+    use super::{Fold, Needle};
+
+    macro_rules! needles {
+        ($($name:ident = $fold:ident $bytes:literal,)*) => {
+            needles!(@each 0u8; $($name = $fold $bytes,)*);
+            /// Every needle, in id order.
+            pub const ALL: &[Needle] = &[$($name),*];
+        };
+        (@each $id:expr; $name:ident = $fold:ident $bytes:literal, $($rest:tt)*) => {
+            pub const $name: Needle = Needle { bytes: $bytes, fold: Fold::$fold, id: $id };
+            needles!(@each $id + 1u8; $($rest)*);
+        };
+        (@each $id:expr;) => {};
+    }
+
+    needles! {
+        HTTPS = Exact b"HTTPS",
+        HTTP = Exact b"HTTP",
+        HTML_LOWER_CASE = Exact b"html",
+        HTML_UPPER_CASE = Exact b"HTML",
+        H1_TAG = Exact b"<h1>",
+        AMQP = Exact b"AMQP",
+        STACKOVERFLOW = Exact b"stackoverflow",
+        IPP = Exact b"ipp",
+        OK_200 = Exact b"200 OK",
+        ATTRIBUTES_CHARSET = Exact b"attributes-charset",
+        PRINT = Exact b"print",
+        KUBERNETES = Exact b"kubernetes",
+        STAT = Exact b"STAT",
+        PID = Exact b"pid",
+        ERROR_LINE = Exact b"ERROR\r\n",
+        MAX_BSON_OBJECT_SIZE = Exact b"maxBsonObjectSize",
+        MONGODB = Exact b"MongoDB",
+        DESCRIPTION = Exact b"DESCRIPTION=(",
+        EMFI_4 = Exact b"(EMFI=4)",
+        PPTP_MAGIC = Exact b"+<M",
+        PONG = Exact b"PONG",
+        REDIS = Exact b"Redis",
+        ERR_UNKNOWN = Exact b"-ERR unknown",
+        RTSP = Exact b"RTSP",
+        SMB = Exact b"SMB",
+        RFB = Exact b"RFB",
+        STAR_OK = Exact b"* OK",
+        PLUS_OK = Exact b"+OK",
+        LOWER_FTP = GoLower b"ftp",
+        LOWER_SMTP = GoLower b"smtp",
+        LOWER_EHLO = GoLower b"ehlo",
+        LOWER_IMAP = GoLower b"imap",
+        LOWER_POP3 = GoLower b"pop3",
+        LOWER_SSH = GoLower b"ssh",
+        LOWER_TELNET = GoLower b"telnet",
+        LOWER_NOT_IMPLEMENTED = GoLower b"not implemented",
+        LOWER_BAD = GoLower b"bad",
+    }
+}
+
+/// What a fingerprint rule may ask of an answer.
+pub trait Haystack {
+    /// The answer's bytes (for prefix and length tests).
+    fn bytes(&self) -> &[u8];
+    /// Whether the needle occurs, as [`contains`] or [`contains_lower`] says according to its [`Fold`].
+    fn has(&self, needle: Needle) -> bool;
+    /// The original's ASCII guard ([`is_ascii_text`]).
+    fn is_ascii_text(&self) -> bool {
+        is_ascii_text(self.bytes())
+    }
+}
+
+impl Haystack for [u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn has(&self, needle: Needle) -> bool {
+        match needle.fold {
+            Fold::Exact => contains(self, needle.bytes),
+            Fold::GoLower => contains_lower(self, needle.bytes),
+        }
+    }
+}
+
+/// An answer with every [`needle`] looked up once: rules then cost a bit test per needle.
+#[derive(Clone, Copy, Debug)]
+pub struct Scanned<'a> {
+    data: &'a [u8],
+    found: u64,
+    ascii: bool,
+}
+
+impl<'a> Scanned<'a> {
+    /// Scan `data` for every needle.
+    pub fn new(data: &'a [u8]) -> Scanned<'a> {
+        let scanner = &*SCANNER;
+        let ascii = data.is_ascii();
+        let mut found = scanner.exact.scan(data, |_, _| 0);
+        let lower = if ascii {
+            &scanner.lower
+        } else {
+            &scanner.lower_quirk
+        };
+        let mut buf = [0u8; LOWER_CHUNK];
+        // Lower-case in chunks that overlap by the longest needle less one byte, so no match is cut in two.
+        let overlap = lower.max_len.saturating_sub(1);
+        let mut start = 0;
+        loop {
+            let end = (start + LOWER_CHUNK).min(data.len());
+            let chunk = &data[start..end];
+            let lowered = &mut buf[..chunk.len()];
+            for (out, &b) in lowered.iter_mut().zip(chunk) {
+                *out = b.to_ascii_lowercase();
+            }
+            found |= lower.scan(lowered, |pattern, at| {
+                // A quirk head (a lower-cased needle less its last byte) counts when a multi-byte rune whose
+                // low byte is that last byte follows it in the answer.
+                scanner
+                    .quirk_heads
+                    .get(pattern)
+                    .copied()
+                    .flatten()
+                    .map_or(0, |(id, last)| {
+                        if rune_low_byte_at(data, start + at + lower.patterns[pattern].len())
+                            == Some(last)
+                        {
+                            1u64 << id
+                        } else {
+                            0
+                        }
+                    })
+            });
+            if end == data.len() {
+                break;
+            }
+            start = end - overlap;
+        }
+        Scanned { data, found, ascii }
+    }
+
+    /// Ids of the needles found (bit `id` set), for tests.
+    pub fn found_bits(&self) -> u64 {
+        self.found
+    }
+}
+
+impl Haystack for Scanned<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.data
+    }
+
+    #[inline]
+    fn has(&self, needle: Needle) -> bool {
+        self.found & (1u64 << needle.id) != 0
+    }
+
+    #[inline]
+    fn is_ascii_text(&self) -> bool {
+        !self.data.is_empty() && self.ascii
+    }
+}
+
+/// Bytes lower-cased at a time onto the stack (answers are capped at about 1 KB; longer ones take more chunks).
+const LOWER_CHUNK: usize = 2048;
+
+/// One multi-pattern search: reports every pattern at every start position.
+struct PatternSet {
+    patterns: Vec<Vec<u8>>,
+    /// Needle bits a match of pattern `i` proves: the needle itself and every needle within it (a leftmost-
+    /// longest search reports one pattern per start position, the longest).
+    implies: Vec<u64>,
+    max_len: usize,
+    teddy: Option<Searcher>,
+    /// Used where Teddy is not available (no SIMD on the target) or the haystack is too short for it.
+    automaton: AhoCorasick,
+}
+
+impl PatternSet {
+    fn new(patterns: Vec<Vec<u8>>, ids: &[Option<u8>]) -> PatternSet {
+        let implies = patterns
+            .iter()
+            .map(|p| {
+                patterns
+                    .iter()
+                    .zip(ids)
+                    .filter(|(q, _)| contains(p, q))
+                    .fold(0u64, |bits, (_, id)| bits | id.map_or(0, |id| 1u64 << id))
+            })
+            .collect();
+        let teddy = Config::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .builder()
+            .extend(&patterns)
+            .build();
+        let automaton = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("a few short patterns always build");
+        let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        PatternSet {
+            patterns,
+            implies,
+            max_len,
+            teddy,
+            automaton,
+        }
+    }
+
+    /// Bits of the needles in `hay`; `extra(pattern, start)` adds bits for a match (the rune quirk).
+    fn scan(&self, hay: &[u8], mut extra: impl FnMut(usize, usize) -> u64) -> u64 {
+        let mut found = 0u64;
+        let mut at = 0;
+        // Restart one byte after each match start: every start position is visited, so overlapping needles
+        // (`HTTPONG`) are all seen.
+        loop {
+            // Teddy itself falls back to Rabin-Karp on haystacks too short for its vectors.
+            let hit = match &self.teddy {
+                Some(teddy) => teddy
+                    .find_in(hay, Span::from(at..hay.len()))
+                    .map(|m| (m.pattern().as_usize(), m.start())),
+                None => self
+                    .automaton
+                    .find(Input::new(hay).span(at..hay.len()))
+                    .map(|m| (m.pattern().as_usize(), m.start())),
+            };
+            let Some((pattern, start)) = hit else { break };
+            found |= self.implies[pattern] | extra(pattern, start);
+            at = start + 1;
+        }
+        found
+    }
+}
+
+/// The searches [`Scanned`] runs, built once.
+struct Scanner {
+    exact: PatternSet,
+    /// Lower-cased needles, for ASCII answers.
+    lower: PatternSet,
+    /// Lower-cased needles and their heads (all but the last byte), for answers with multi-byte runes.
+    lower_quirk: PatternSet,
+    /// For each pattern of `lower_quirk` that is a head: its needle's id and last byte.
+    quirk_heads: Vec<Option<(u8, u8)>>,
+}
+
+static SCANNER: LazyLock<Scanner> = LazyLock::new(Scanner::new);
+
+impl Scanner {
+    fn new() -> Scanner {
+        let of = |fold: Fold| needle::ALL.iter().filter(move |n| n.fold == fold);
+        let exact: Vec<_> = of(Fold::Exact)
+            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+            .collect();
+        let lower: Vec<_> = of(Fold::GoLower)
+            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+            .collect();
+        let heads: Vec<_> = of(Fold::GoLower)
+            .filter_map(|n| {
+                n.bytes
+                    .split_last()
+                    .map(|(&last, head)| (head.to_vec(), n.id, last))
+            })
+            .collect();
+        let mut quirk = lower.clone();
+        quirk.extend(heads.iter().map(|(head, _, _)| (head.clone(), None)));
+        // Pattern i of `lower_quirk` for i >= lower.len() is head i - lower.len().
+        let mut quirk_heads = vec![None; lower.len()];
+        quirk_heads.extend(heads.iter().map(|&(_, id, last)| Some((id, last))));
+        let build = |set: Vec<(Vec<u8>, Option<u8>)>| {
+            let (patterns, ids): (Vec<_>, Vec<_>) = set.into_iter().unzip();
+            PatternSet::new(patterns, &ids)
+        };
+        Scanner {
+            exact: build(exact),
+            lower: build(lower),
+            lower_quirk: build(quirk),
+            quirk_heads,
+        }
+    }
+}
 
 /// Case-sensitive byte substring test.
 #[inline]
@@ -180,6 +489,89 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn needle_ids_are_positions() {
+        for (i, n) in needle::ALL.iter().enumerate() {
+            assert_eq!(usize::from(n.id), i, "{:?}", n.bytes);
+            assert!(!n.bytes.is_empty());
+            if n.fold == Fold::GoLower {
+                assert!(n
+                    .bytes
+                    .iter()
+                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase()));
+            }
+        }
+        assert!(needle::ALL.len() <= 64, "found bits fit a u64");
+    }
+
+    fn assert_scan_agrees(hay: &[u8]) {
+        let scanned = Scanned::new(hay);
+        for &n in needle::ALL {
+            assert_eq!(
+                scanned.has(n),
+                hay.has(n),
+                "hay {hay:02x?} needle {:?}",
+                std::str::from_utf8(n.bytes)
+            );
+        }
+        assert_eq!(Haystack::is_ascii_text(&scanned), is_ascii_text(hay));
+    }
+
+    #[test]
+    fn scan_agrees_with_search_on_random_input() {
+        // Bytes of the needles, both cases, and lead/continuation bytes whose runes end in needle letters.
+        let mut alphabet: Vec<u8> = needle::ALL
+            .iter()
+            .flat_map(|n| n.bytes.iter().copied())
+            .collect();
+        alphabet.extend(b"TFPSMHELONDIAB \xc5\xb4\xb0\xa4\xe1\x85\xc4\xff\x80");
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for round in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = if round % 400 == 0 {
+                4500
+            } else {
+                (state >> 58) as usize + 1
+            };
+            let mut hay = Vec::with_capacity(len);
+            let mut s = state;
+            for _ in 0..len {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                hay.push(alphabet[(s >> 33) as usize % alphabet.len()]);
+            }
+            assert_scan_agrees(&hay);
+        }
+    }
+
+    #[test]
+    fn scan_finds_needles_across_chunks_and_overlaps() {
+        for n in needle::ALL {
+            // Placed across every chunk boundary offset near the first boundary.
+            for shift in 0..n.bytes.len() + 1 {
+                let mut hay = vec![b'.'; LOWER_CHUNK - shift];
+                hay.extend_from_slice(n.bytes);
+                hay.extend_from_slice(&[b'.'; 40]);
+                assert_scan_agrees(&hay);
+            }
+        }
+        // Overlapping needles: both are found.
+        let scanned = Scanned::new(b"HTTPONG");
+        assert!(scanned.has(needle::HTTP) && scanned.has(needle::PONG));
+        let scanned = Scanned::new(b"HTTPS");
+        assert!(scanned.has(needle::HTTP) && scanned.has(needle::HTTPS));
+        // The rune quirk, also in a non-ASCII answer across a chunk boundary.
+        let mut hay = vec![0x80u8; LOWER_CHUNK - 5];
+        hay.extend_from_slice(b"telne\xc5\xb4");
+        assert!(Scanned::new(&hay).has(needle::LOWER_TELNET));
+        assert_scan_agrees(&hay);
+        assert!(
+            Scanned::new(b"\x80sm\xd4\xb4").has(needle::LOWER_SMTP)
+                == b"\x80sm\xd4\xb4"[..].has(needle::LOWER_SMTP)
+        );
     }
 
     #[test]
