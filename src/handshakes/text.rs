@@ -30,12 +30,15 @@ pub enum Fold {
     GoLower,
 }
 
-/// A string some rule looks for. Every needle a rule uses is listed in [`needle::ALL`], so that [`Scanned`]
-/// finds them all in one pass; `id` is the needle's position there (a test checks it).
+/// A string some rule looks for. Every needle a rule uses is listed in [`needle::ALL`]; `id` is its position
+/// there (a test checks it). Needles a rule only asks for after another test passed (`PONG` in a 7-byte
+/// answer, `pid` once `STAT` is there, ...) are not `scanned`: [`Scanned`] searches them when asked, so the
+/// one pass looks for fewer patterns and meets fewer false candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Needle {
     pub bytes: &'static [u8],
     pub fold: Fold,
+    pub scanned: bool,
     id: u8,
 }
 
@@ -44,56 +47,64 @@ pub mod needle {
     use super::{Fold, Needle};
 
     macro_rules! needles {
-        ($($name:ident = $fold:ident $bytes:literal,)*) => {
-            needles!(@each 0u8; $($name = $fold $bytes,)*);
+        ($($name:ident = $fold:ident $scanned:ident $bytes:literal,)*) => {
+            needles!(@each 0u8; $($name = $fold $scanned $bytes,)*);
             /// Every needle, in id order.
             pub const ALL: &[Needle] = &[$($name),*];
         };
-        (@each $id:expr; $name:ident = $fold:ident $bytes:literal, $($rest:tt)*) => {
-            pub const $name: Needle = Needle { bytes: $bytes, fold: Fold::$fold, id: $id };
+        (@each $id:expr; $name:ident = $fold:ident $scanned:ident $bytes:literal, $($rest:tt)*) => {
+            pub const $name: Needle = Needle {
+                bytes: $bytes,
+                fold: Fold::$fold,
+                scanned: needles!(@scanned $scanned),
+                id: $id,
+            };
             needles!(@each $id + 1u8; $($rest)*);
         };
+        (@scanned scan) => { true };
+        (@scanned asked) => { false };
         (@each $id:expr;) => {};
     }
 
+    // `asked`: searched only when a rule asks (see [`Needle`]).
     needles! {
-        HTTPS = Exact b"HTTPS",
-        HTTP = Exact b"HTTP",
-        HTML_LOWER_CASE = Exact b"html",
-        HTML_UPPER_CASE = Exact b"HTML",
-        H1_TAG = Exact b"<h1>",
-        AMQP = Exact b"AMQP",
-        STACKOVERFLOW = Exact b"stackoverflow",
-        IPP = Exact b"ipp",
-        OK_200 = Exact b"200 OK",
-        ATTRIBUTES_CHARSET = Exact b"attributes-charset",
-        PRINT = Exact b"print",
-        KUBERNETES = Exact b"kubernetes",
-        STAT = Exact b"STAT",
-        PID = Exact b"pid",
-        ERROR_LINE = Exact b"ERROR\r\n",
-        MAX_BSON_OBJECT_SIZE = Exact b"maxBsonObjectSize",
-        MONGODB = Exact b"MongoDB",
-        DESCRIPTION = Exact b"DESCRIPTION=(",
-        EMFI_4 = Exact b"(EMFI=4)",
-        PPTP_MAGIC = Exact b"+<M",
-        PONG = Exact b"PONG",
-        REDIS = Exact b"Redis",
-        ERR_UNKNOWN = Exact b"-ERR unknown",
-        RTSP = Exact b"RTSP",
-        SMB = Exact b"SMB",
-        RFB = Exact b"RFB",
-        STAR_OK = Exact b"* OK",
-        PLUS_OK = Exact b"+OK",
-        LOWER_FTP = GoLower b"ftp",
-        LOWER_SMTP = GoLower b"smtp",
-        LOWER_EHLO = GoLower b"ehlo",
-        LOWER_IMAP = GoLower b"imap",
-        LOWER_POP3 = GoLower b"pop3",
-        LOWER_SSH = GoLower b"ssh",
-        LOWER_TELNET = GoLower b"telnet",
-        LOWER_NOT_IMPLEMENTED = GoLower b"not implemented",
-        LOWER_BAD = GoLower b"bad",
+        HTTPS = Exact scan b"HTTPS",
+        HTTP = Exact scan b"HTTP",
+        HTML_LOWER_CASE = Exact scan b"html",
+        HTML_UPPER_CASE = Exact scan b"HTML",
+        H1_TAG = Exact scan b"<h1>",
+        AMQP = Exact scan b"AMQP",
+        STACKOVERFLOW = Exact scan b"stackoverflow",
+        IPP = Exact scan b"ipp",
+        OK_200 = Exact asked b"200 OK",
+        ATTRIBUTES_CHARSET = Exact asked b"attributes-charset",
+        PRINT = Exact asked b"print",
+        KUBERNETES = Exact scan b"kubernetes",
+        STAT = Exact scan b"STAT",
+        PID = Exact asked b"pid",
+        ERROR_LINE = Exact scan b"ERROR\r\n",
+        MAX_BSON_OBJECT_SIZE = Exact scan b"maxBsonObjectSize",
+        MONGODB = Exact scan b"MongoDB",
+        DESCRIPTION = Exact scan b"DESCRIPTION=(",
+        EMFI_4 = Exact asked b"(EMFI=4)",
+        PPTP_MAGIC = Exact scan b"+<M",
+        PONG = Exact asked b"PONG",
+        REDIS = Exact scan b"Redis",
+        ERR_UNKNOWN = Exact scan b"-ERR unknown",
+        RTSP = Exact scan b"RTSP",
+        SMB = Exact scan b"SMB",
+        RFB = Exact scan b"RFB",
+        STAR_OK = Exact scan b"* OK",
+        PLUS_OK = Exact scan b"+OK",
+        LOWER_FTP = GoLower scan b"ftp",
+        LOWER_SMTP = GoLower scan b"smtp",
+        LOWER_EHLO = GoLower scan b"ehlo",
+        LOWER_IMAP = GoLower scan b"imap",
+        LOWER_POP3 = GoLower scan b"pop3",
+        LOWER_SSH = GoLower scan b"ssh",
+        LOWER_TELNET = GoLower scan b"telnet",
+        LOWER_NOT_IMPLEMENTED = GoLower asked b"not implemented",
+        LOWER_BAD = GoLower asked b"bad",
     }
 }
 
@@ -126,6 +137,8 @@ impl Haystack for [u8] {
 #[derive(Clone, Copy, Debug)]
 pub struct Scanned<'a> {
     data: &'a [u8],
+    /// Needles the scan looked for (bit `id`); any other is searched when asked.
+    known: u64,
     found: u64,
     ascii: bool,
 }
@@ -175,7 +188,8 @@ impl<'a> Scanned<'a> {
             }
             start = end - overlap;
         }
-        Scanned { data, found, ascii }
+        let known = scanner.exact.known | lower.known;
+        Scanned { data, known, found, ascii }
     }
 
     /// Ids of the needles found (bit `id` set), for tests.
@@ -191,7 +205,12 @@ impl Haystack for Scanned<'_> {
 
     #[inline]
     fn has(&self, needle: Needle) -> bool {
-        self.found & (1u64 << needle.id) != 0
+        let bit = 1u64 << needle.id;
+        if self.known & bit != 0 {
+            self.found & bit != 0
+        } else {
+            self.data.has(needle)
+        }
     }
 
     #[inline]
@@ -201,7 +220,7 @@ impl Haystack for Scanned<'_> {
 }
 
 /// Bytes lower-cased at a time onto the stack (answers are capped at about 1 KB; longer ones take more chunks).
-const LOWER_CHUNK: usize = 2048;
+const LOWER_CHUNK: usize = 1024;
 
 /// One multi-pattern search: reports every pattern at every start position.
 struct PatternSet {
@@ -209,6 +228,8 @@ struct PatternSet {
     /// Needle bits a match of pattern `i` proves: the needle itself and every needle within it (a leftmost-
     /// longest search reports one pattern per start position, the longest).
     implies: Vec<u64>,
+    /// Bits of the needles this set decides.
+    known: u64,
     max_len: usize,
     teddy: Option<Searcher>,
     /// Used where Teddy is not available (no SIMD on the target) or the haystack is too short for it.
@@ -237,9 +258,11 @@ impl PatternSet {
             .build(&patterns)
             .expect("a few short patterns always build");
         let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let known = ids.iter().flatten().fold(0u64, |bits, id| bits | 1u64 << id);
         PatternSet {
             patterns,
             implies,
+            known,
             max_len,
             teddy,
             automaton,
@@ -276,7 +299,8 @@ struct Scanner {
     exact: PatternSet,
     /// Lower-cased needles, for ASCII answers.
     lower: PatternSet,
-    /// Lower-cased needles and their heads (all but the last byte), for answers with multi-byte runes.
+    /// Lower-cased needles of rules without the ASCII guard and their heads (all but the last byte), for
+    /// answers that are not ASCII.
     lower_quirk: PatternSet,
     /// For each pattern of `lower_quirk` that is a head: its needle's id and last byte.
     quirk_heads: Vec<Option<(u8, u8)>>,
@@ -286,25 +310,23 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(Scanner::new);
 
 impl Scanner {
     fn new() -> Scanner {
-        let of = |fold: Fold| needle::ALL.iter().filter(move |n| n.fold == fold);
-        let exact: Vec<_> = of(Fold::Exact)
-            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+        let scanned = |fold: Fold| needle::ALL.iter().filter(move |n| n.scanned && n.fold == fold);
+        let exact: Vec<_> = scanned(Fold::Exact).map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
+        let lower: Vec<_> = scanned(Fold::GoLower).map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
+        // In an answer that is not ASCII only the rules without the ASCII guard (smtp, telnet) ask for
+        // lower-cased needles: scan those with their heads, and leave the others to be searched if asked.
+        let unguarded: Vec<_> = scanned(Fold::GoLower)
+            .filter(|n| !ASCII_GUARDED.contains(&n.bytes))
             .collect();
-        let lower: Vec<_> = of(Fold::GoLower)
-            .map(|n| (n.bytes.to_vec(), Some(n.id)))
-            .collect();
-        let heads: Vec<_> = of(Fold::GoLower)
-            .filter_map(|n| {
-                n.bytes
-                    .split_last()
-                    .map(|(&last, head)| (head.to_vec(), n.id, last))
-            })
-            .collect();
-        let mut quirk = lower.clone();
-        quirk.extend(heads.iter().map(|(head, _, _)| (head.clone(), None)));
-        // Pattern i of `lower_quirk` for i >= lower.len() is head i - lower.len().
-        let mut quirk_heads = vec![None; lower.len()];
-        quirk_heads.extend(heads.iter().map(|&(_, id, last)| Some((id, last))));
+        let mut quirk: Vec<_> = unguarded.iter().map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
+        // Pattern i of `lower_quirk` for i >= quirk.len() (before the heads are added) is a head.
+        let mut quirk_heads = vec![None; quirk.len()];
+        for n in &unguarded {
+            if let Some((&last, head)) = n.bytes.split_last() {
+                quirk.push((head.to_vec(), None));
+                quirk_heads.push(Some((n.id, last)));
+            }
+        }
         let build = |set: Vec<(Vec<u8>, Option<u8>)>| {
             let (patterns, ids): (Vec<_>, Vec<_>) = set.into_iter().unzip();
             PatternSet::new(patterns, &ids)
@@ -317,6 +339,9 @@ impl Scanner {
         }
     }
 }
+
+/// Lower-cased needles only rules with the ASCII guard ask for (ftp's own keyword is also smtp's exclusion).
+const ASCII_GUARDED: [&[u8]; 3] = [b"imap", b"pop3", b"ssh"];
 
 /// Case-sensitive byte substring test.
 #[inline]
