@@ -101,6 +101,14 @@ pub struct WorkerReport {
     pub flow: FlowCounters,
 }
 
+/// What becomes of one received frame.
+enum Routed<'a> {
+    Segment(Segment<'a>),
+    Neighbor(Frame<'a>),
+    /// Handed over, dropped or counted.
+    Done,
+}
+
 /// Commands taken per loop turn: bounds the time between two receive bursts.
 const COMMAND_BATCH: usize = 256;
 /// Handed-over frames taken per loop turn.
@@ -289,11 +297,41 @@ impl Worker {
         took
     }
 
+    /// One receive burst: TCP segments for this worker go to the flow shard as one batch (its lookups overlap);
+    /// a neighbour frame first hands over the segments before it, so events keep the arrival order.
     fn receive<R: RxQueue, T: TxQueue>(&mut self, now: u64, rx: &mut R, tx: &mut T) -> usize {
-        rx.recv_burst(|bytes| {
-            self.counters.rx_frames += 1;
-            self.handle_frame(bytes, now, tx, false);
+        rx.recv_batch(|frames| {
+            self.counters.rx_frames += frames.len() as u64;
+            let mut segments: Vec<Segment<'_>> = Vec::with_capacity(frames.len());
+            for &bytes in frames {
+                match self.route_frame(bytes, false) {
+                    Routed::Segment(seg) => segments.push(seg),
+                    Routed::Neighbor(frame) => {
+                        self.segments(&segments, now, tx);
+                        segments.clear();
+                        self.answer_neighbor(&frame, tx);
+                    }
+                    Routed::Done => {}
+                }
+            }
+            self.segments(&segments, now, tx);
         })
+    }
+
+    /// Feeds a batch of received segments to the flow shard.
+    fn segments<T: TxQueue>(&mut self, segments: &[Segment<'_>], now: u64, tx: &mut T) {
+        if segments.is_empty() {
+            return;
+        }
+        let mut sink = Emitter {
+            tx,
+            templates: &mut self.templates,
+            probes: &self.probes,
+            scratch: &mut self.scratch,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        };
+        self.shard.on_segments(segments, now, &self.probes, &mut sink);
     }
 
     fn take_inbox<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
@@ -341,13 +379,24 @@ impl Worker {
         n
     }
 
-    /// One received frame: neighbour traffic is answered here, TCP goes to its owner's flow shard.
+    /// One frame taken from the inbox of handed-over frames (or a lone frame): as [`Self::receive`] does.
     fn handle_frame<T: TxQueue>(&mut self, bytes: &[u8], now: u64, tx: &mut T, handed_in: bool) {
+        match self.route_frame(bytes, handed_in) {
+            Routed::Segment(seg) => self.event(Event::Segment(seg), now, tx),
+            Routed::Neighbor(frame) => self.answer_neighbor(&frame, tx),
+            Routed::Done => {}
+        }
+    }
+
+    /// Where a received frame goes: a TCP segment for this worker's flow shard (copied to the ZMap tap when it
+    /// answers a SYN, handed over when another worker owns its host, dropped with a bad checksum), neighbour
+    /// traffic to answer, or nowhere (counted).
+    fn route_frame<'a>(&mut self, bytes: &'a [u8], handed_in: bool) -> Routed<'a> {
         let frame = match parse_frame(bytes) {
             Ok(f) => f,
             Err(e) => {
                 self.counters.parse_drops.count(e);
-                return;
+                return Routed::Done;
             }
         };
         match frame {
@@ -363,15 +412,15 @@ impl Worker {
                     let owner = self.owner.of(t.src_ip, t.dst_ip);
                     if owner != self.index {
                         self.hand_off(owner, bytes);
-                        return;
+                        return Routed::Done;
                     }
                 }
                 if !t.checksum_valid() {
                     self.counters.bad_tcp_checksum += 1;
-                    return;
+                    return Routed::Done;
                 }
                 self.counters.rx_segments += 1;
-                let seg = Segment {
+                Routed::Segment(Segment {
                     remote: t.src_ip,
                     remote_port: t.src_port,
                     local: t.dst_ip,
@@ -382,20 +431,25 @@ impl Worker {
                     flags: t.flags,
                     ttl: t.ttl,
                     payload: t.payload,
-                };
-                self.event(Event::Segment(seg), now, tx);
+                })
             }
-            Frame::Arp(_) | Frame::Ndp(_) => {
-                if let Some(reply) = self.neighbor.handle_frame(&frame) {
-                    let mut ok = false;
-                    if tx.push_frame(reply.len(), |buf| ok = reply.build(buf).is_ok()) && ok {
-                        self.counters.neighbor_replies += 1;
-                    } else {
-                        self.counters.tx_refused += 1;
-                    }
-                }
+            Frame::Arp(_) | Frame::Ndp(_) => Routed::Neighbor(frame),
+            Frame::Other { .. } => {
+                self.counters.other_frames += 1;
+                Routed::Done
             }
-            Frame::Other { .. } => self.counters.other_frames += 1,
+        }
+    }
+
+    /// Answers ARP / neighbour solicitations for our addresses.
+    fn answer_neighbor<T: TxQueue>(&mut self, frame: &Frame<'_>, tx: &mut T) {
+        if let Some(reply) = self.neighbor.handle_frame(frame) {
+            let mut ok = false;
+            if tx.push_frame(reply.len(), |buf| ok = reply.build(buf).is_ok()) && ok {
+                self.counters.neighbor_replies += 1;
+            } else {
+                self.counters.tx_refused += 1;
+            }
         }
     }
 
