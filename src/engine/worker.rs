@@ -2,6 +2,7 @@
 //! Nothing on this path is shared with other workers except lock-free rings (commands in, records out, and
 //! frames handed over when the device cannot steer by source address).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::wire::{parse_frame, Frame, MacAddr};
 use super::counters::{EngineCounters, WorkerStats};
 use super::emit::{Emitter, Templates};
 use super::exception::{is_answer_to_a_syn, ExceptionPort};
-use super::probes::Probes;
+use super::probes::{CachingProbes, ProbeCache, Probes};
 use super::steer::Owner;
 
 /// A target for a worker, routed by the management thread to the target's owner.
@@ -170,6 +171,7 @@ struct Worker {
     links: WorkerLinks,
     counters: EngineCounters,
     scratch: Vec<u8>,
+    probe_cache: RefCell<ProbeCache>,
     finished: Vec<Record>,
     pending: VecDeque<Record>,
     last_tick_ms: u64,
@@ -195,6 +197,7 @@ impl Worker {
             links,
             counters: EngineCounters::default(),
             scratch: Vec::with_capacity(2048),
+            probe_cache: RefCell::new(ProbeCache::default()),
             finished: Vec::new(),
             pending: VecDeque::new(),
             last_tick_ms: now_ms,
@@ -272,10 +275,12 @@ impl Worker {
             templates: &mut self.templates,
             probes: &self.probes,
             scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
             finished: &mut self.finished,
             counters: &mut self.counters,
         };
-        self.shard.handle(event, now, &self.probes, &mut sink);
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.handle(event, now, &probes, &mut sink);
     }
 
     fn inbox(&self) -> &ArrayQueue<Vec<u8>> {
@@ -328,10 +333,12 @@ impl Worker {
             templates: &mut self.templates,
             probes: &self.probes,
             scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
             finished: &mut self.finished,
             counters: &mut self.counters,
         };
-        self.shard.on_segments(segments, now, &self.probes, &mut sink);
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.on_segments(segments, now, &probes, &mut sink);
     }
 
     fn take_inbox<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
@@ -469,12 +476,15 @@ impl Worker {
             r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
                 crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
-            } else {
+            } else if self.probes.could_reflect(r.handshake_num, r.sport, &r.data) {
                 // The probe as sent, for echo detection. The seed only varies TLS's random bytes, so a reflected
                 // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
                 self.scratch.clear();
                 self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
                 self.probes.label(&r.data, Some(&self.scratch), r.sport).into_owned()
+            } else {
+                // Not a reflection whatever the probe's target-dependent bytes: the same label as with it.
+                self.probes.label(&r.data, None, r.sport).into_owned()
             };
             self.pending.push_back(r);
         }
