@@ -472,6 +472,13 @@ impl Worker {
     /// Labels finished flows and passes them to the management thread. A full result ring keeps them here
     /// until it has room: records are never dropped.
     fn deliver_records(&mut self) {
+        // Records held back from an earlier turn go first, so the ring sees them in order.
+        while let Some(r) = self.pending.pop_front() {
+            if let Err(r) = self.links.results.push(r) {
+                self.pending.push_front(r);
+                break;
+            }
+        }
         for mut r in self.finished.drain(..) {
             r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
@@ -486,12 +493,11 @@ impl Worker {
                 // Not a reflection whatever the probe's target-dependent bytes: the same label as with it.
                 self.probes.label(&r.data, None, r.sport).into_owned()
             };
-            self.pending.push_back(r);
-        }
-        while let Some(r) = self.pending.pop_front() {
-            if let Err(r) = self.links.results.push(r) {
-                self.pending.push_front(r);
-                break;
+            // Straight to the ring unless records are already waiting (or it is full).
+            if !self.pending.is_empty() {
+                self.pending.push_back(r);
+            } else if let Err(r) = self.links.results.push(r) {
+                self.pending.push_back(r);
             }
         }
     }

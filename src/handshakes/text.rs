@@ -148,7 +148,18 @@ impl<'a> Scanned<'a> {
     pub fn new(data: &'a [u8]) -> Scanned<'a> {
         let scanner = &*SCANNER;
         let ascii = data.is_ascii();
-        let mut found = scanner.exact.scan(data, |_, _| 0);
+        let (mut found, http_at) = scanner.exact.scan_from(data, 0, HTTP_GROUP, |_, _| 0);
+        let exact_known = match http_at {
+            None => scanner.exact.known,
+            Some(start) => {
+                let (rest, _) = scanner
+                    .exact_after_http
+                    .scan_from(data, start + 1, 0, |_, _| 0);
+                found |= rest;
+                // The group's needles found so far are known; the others were not searched past `start`.
+                scanner.exact_after_http.known | (found & HTTP_GROUP)
+            }
+        };
         let lower = if ascii {
             &scanner.lower
         } else {
@@ -188,8 +199,13 @@ impl<'a> Scanned<'a> {
             }
             start = end - overlap;
         }
-        let known = scanner.exact.known | lower.known;
-        Scanned { data, known, found, ascii }
+        let known = exact_known | lower.known;
+        Scanned {
+            data,
+            known,
+            found,
+            ascii,
+        }
     }
 
     /// Ids of the needles found (bit `id` set), for tests.
@@ -258,7 +274,10 @@ impl PatternSet {
             .build(&patterns)
             .expect("a few short patterns always build");
         let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
-        let known = ids.iter().flatten().fold(0u64, |bits, id| bits | 1u64 << id);
+        let known = ids
+            .iter()
+            .flatten()
+            .fold(0u64, |bits, id| bits | 1u64 << id);
         PatternSet {
             patterns,
             implies,
@@ -270,12 +289,23 @@ impl PatternSet {
     }
 
     /// Bits of the needles in `hay`; `extra(pattern, start)` adds bits for a match (the rune quirk).
-    fn scan(&self, hay: &[u8], mut extra: impl FnMut(usize, usize) -> u64) -> u64 {
+    fn scan(&self, hay: &[u8], extra: impl FnMut(usize, usize) -> u64) -> u64 {
+        self.scan_from(hay, 0, 0, extra).0
+    }
+
+    /// Bits of the needles in `hay[at..]`, stopping after the first match that proves a needle of `stop`; with
+    /// the start of that match if it stopped.
+    fn scan_from(
+        &self,
+        hay: &[u8],
+        mut at: usize,
+        stop: u64,
+        mut extra: impl FnMut(usize, usize) -> u64,
+    ) -> (u64, Option<usize>) {
         let mut found = 0u64;
-        let mut at = 0;
         // Restart one byte after each match start: every start position is visited, so overlapping needles
         // (`HTTPONG`) are all seen.
-        loop {
+        while at <= hay.len() {
             // Teddy itself falls back to Rabin-Karp on haystacks too short for its vectors.
             let hit = match &self.teddy {
                 Some(teddy) => teddy
@@ -287,16 +317,24 @@ impl PatternSet {
                     .map(|m| (m.pattern().as_usize(), m.start())),
             };
             let Some((pattern, start)) = hit else { break };
-            found |= self.implies[pattern] | extra(pattern, start);
+            let proved = self.implies[pattern] | extra(pattern, start);
+            found |= proved;
+            if proved & stop != 0 {
+                return (found, Some(start));
+            }
             at = start + 1;
         }
-        found
+        (found, None)
     }
 }
 
 /// The searches [`Scanned`] runs, built once.
 struct Scanner {
     exact: PatternSet,
+    /// The case-sensitive needles less [`HTTP_GROUP`]: an HTTP answer repeats `HTTP` and `html` many times,
+    /// and every match costs a restart of the search, so once one of them is found the rest of the answer is
+    /// searched without them (the others are then searched if asked, which the `http` rule no longer does).
+    exact_after_http: PatternSet,
     /// Lower-cased needles, for ASCII answers.
     lower: PatternSet,
     /// Lower-cased needles of rules without the ASCII guard and their heads (all but the last byte), for
@@ -310,15 +348,26 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(Scanner::new);
 
 impl Scanner {
     fn new() -> Scanner {
-        let scanned = |fold: Fold| needle::ALL.iter().filter(move |n| n.scanned && n.fold == fold);
-        let exact: Vec<_> = scanned(Fold::Exact).map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
-        let lower: Vec<_> = scanned(Fold::GoLower).map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
+        let scanned = |fold: Fold| {
+            needle::ALL
+                .iter()
+                .filter(move |n| n.scanned && n.fold == fold)
+        };
+        let exact: Vec<_> = scanned(Fold::Exact)
+            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+            .collect();
+        let lower: Vec<_> = scanned(Fold::GoLower)
+            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+            .collect();
         // In an answer that is not ASCII only the rules without the ASCII guard (smtp, telnet) ask for
         // lower-cased needles: scan those with their heads, and leave the others to be searched if asked.
         let unguarded: Vec<_> = scanned(Fold::GoLower)
             .filter(|n| !ASCII_GUARDED.contains(&n.bytes))
             .collect();
-        let mut quirk: Vec<_> = unguarded.iter().map(|n| (n.bytes.to_vec(), Some(n.id))).collect();
+        let mut quirk: Vec<_> = unguarded
+            .iter()
+            .map(|n| (n.bytes.to_vec(), Some(n.id)))
+            .collect();
         // Pattern i of `lower_quirk` for i >= quirk.len() (before the heads are added) is a head.
         let mut quirk_heads = vec![None; quirk.len()];
         for n in &unguarded {
@@ -331,7 +380,13 @@ impl Scanner {
             let (patterns, ids): (Vec<_>, Vec<_>) = set.into_iter().unzip();
             PatternSet::new(patterns, &ids)
         };
+        let after_http: Vec<_> = exact
+            .iter()
+            .filter(|(_, id)| id.map_or(true, |id| HTTP_GROUP & 1u64 << id == 0))
+            .cloned()
+            .collect();
         Scanner {
+            exact_after_http: build(after_http),
             exact: build(exact),
             lower: build(lower),
             lower_quirk: build(quirk),
@@ -339,6 +394,12 @@ impl Scanner {
         }
     }
 }
+
+/// Needles of the `http` rule that HTTP answers repeat (`HTTPS` is not one: the `tls` rule also wants it).
+const HTTP_GROUP: u64 = 1u64 << needle::HTTP.id
+    | 1u64 << needle::HTML_LOWER_CASE.id
+    | 1u64 << needle::HTML_UPPER_CASE.id
+    | 1u64 << needle::H1_TAG.id;
 
 /// Lower-cased needles only rules with the ASCII guard ask for (ftp's own keyword is also smtp's exclusion).
 const ASCII_GUARDED: [&[u8]; 3] = [b"imap", b"pop3", b"ssh"];
@@ -573,6 +634,41 @@ mod tests {
     }
 
     #[test]
+    fn scan_agrees_with_search_on_random_needle_mixes() {
+        // Answers made of whole needles in both cases, their heads, runes ending in needle letters and noise.
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        for n in needle::ALL {
+            pieces.push(n.bytes.to_vec());
+            pieces.push(n.bytes.to_ascii_uppercase());
+            pieces.push(n.bytes[..n.bytes.len() - 1].to_vec());
+        }
+        for p in [
+            &b"\xc5\xb4"[..],
+            b"\xc5\xb0",
+            b"\xc4\xb4",
+            b"\xff",
+            b" ",
+            b"\r\n",
+            b"x",
+        ] {
+            pieces.push(p.to_vec());
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut s = state;
+            let mut hay = Vec::new();
+            for _ in 0..(state >> 61) + 1 + (round % 3) * 3 {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                hay.extend_from_slice(&pieces[(s >> 33) as usize % pieces.len()]);
+            }
+            assert_scan_agrees(&hay);
+        }
+    }
+
+    #[test]
     fn scan_finds_needles_across_chunks_and_overlaps() {
         for n in needle::ALL {
             // Placed across every chunk boundary offset near the first boundary.
@@ -588,6 +684,14 @@ mod tests {
         assert!(scanned.has(needle::HTTP) && scanned.has(needle::PONG));
         let scanned = Scanned::new(b"HTTPS");
         assert!(scanned.has(needle::HTTP) && scanned.has(needle::HTTPS));
+        // After the first needle of the http group the others are searched on demand: still found.
+        for hay in [
+            &b"html HTTP <h1> HTML HTTPS"[..],
+            b"<h1>html",
+            b"HTTP/1.1 <HTML> RTSP",
+        ] {
+            assert_scan_agrees(hay);
+        }
         // The rune quirk, also in a non-ASCII answer across a chunk boundary.
         let mut hay = vec![0x80u8; LOWER_CHUNK - 5];
         hay.extend_from_slice(b"telne\xc5\xb4");
