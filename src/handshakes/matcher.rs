@@ -16,11 +16,11 @@
 //! service, or a middlebox reflecting our bytes), where the original would name the protocol of our own probe.
 //!
 //! Speed: no allocation unless several rules match and the hierarchy keeps the joined string. The answer is
-//! scanned ONCE for every needle any rule looks for ([`Scanned`]); the rules then run on the scan's results
-//! (each rule body is written once, generic over [`Haystack`], in its protocol's file; [`RULES`] lists them in
-//! registry order, and tests check that it agrees with the registry and with each rule run on its own).
-//! Substring tests on the joined string are done on the labels: no label or needle contains `-`, so a needle
-//! occurs in the joined string exactly when it occurs in one of the labels.
+//! scanned ONCE for every needle any rule looks for ([`Scanned`]); the rules then run on the scan's results.
+//! Each rule body is written once, generic over [`Haystack`], in its protocol's file; the `rules!` list below
+//! calls them in registry order, and tests check that it agrees with the registry and with each rule run on
+//! its own. Substring tests on the joined string are done on the labels: no label or needle contains `-`, so a
+//! needle occurs in the joined string exactly when it occurs in one of the labels.
 
 use std::borrow::Cow;
 
@@ -33,53 +33,68 @@ use super::{
     FixedProbe,
 };
 
-/// A rule run on a scanned answer.
-type ScannedRule = fn(&Scanned<'_>) -> Option<&'static str>;
-
 /// A rule that only tests bytes (prefixes, lengths): nothing to look up.
 fn on_bytes<T: FixedProbe>(answer: &Scanned<'_>) -> Option<&'static str> {
     T::rule(answer.bytes())
 }
 
-/// Every registered rule with its handshake's name, in registry order (a test checks both).
-static RULES: [(&str, ScannedRule); registry::COUNT] = [
-    ("amqp", |answer| amqp::check(answer)),
-    ("bgp", on_bytes::<bgp::Bgp>),
-    ("dnp3", on_bytes::<dnp3::Dnp3>),
-    ("dns", |answer| dns::check(answer)),
-    ("fox", on_bytes::<fox::Fox>),
-    ("ftp", |answer| ftp::check(answer)),
-    ("http", |answer| http::check(answer)),
-    ("imap", |answer| imap::check(answer)),
-    ("ipmi", on_bytes::<ipmi::Ipmi>),
-    ("ipp", |answer| ipp::check(answer)),
-    ("kubernetes", |answer| kubernetes::check(answer)),
-    ("memcached_ascii", |answer| memcached_ascii::check(answer)),
-    ("memcached_binary", |answer| memcached_binary::check(answer)),
-    ("modbus", on_bytes::<modbus::Modbus>),
-    ("mongodb", |answer| mongodb::check(answer)),
-    ("mqtt", on_bytes::<mqtt::Mqtt>),
-    ("mssql", on_bytes::<mssql::Mssql>),
-    ("mysql", on_bytes::<mysql::Mysql>),
-    ("newlines", on_bytes::<newlines::Newlines>),
-    ("newlines50", on_bytes::<newlines50::Newlines50>),
-    ("oracle", |answer| oracle::check(answer)),
-    ("pop3", |answer| pop3::check(answer)),
-    ("postgres", on_bytes::<postgres::Postgres>),
-    ("pptp", |answer| pptp::check(answer)),
-    ("rdp", on_bytes::<rdp::Rdp>),
-    ("redis", |answer| redis::check(answer)),
-    ("rtsp", |answer| rtsp::check(answer)),
-    ("siemens", on_bytes::<siemens::Siemens>),
-    ("smb", |answer| smb::check(answer)),
-    ("smtp", |answer| smtp::check(answer)),
-    ("ssh", |answer| ssh::check(answer)),
-    ("telnet", |answer| telnet::check(answer)),
-    ("tls", |answer| tls::check(answer)),
-    ("vnc", |answer| vnc::check(answer)),
-    ("wait", on_bytes::<wait::Wait>),
-    ("x11", on_bytes::<x11::X11>),
-];
+/// Lists every registered rule once, in registry order, giving [`RULE_NAMES`] (a test checks it against the
+/// registry) and [`run_rules`], which calls them directly so they are inlined into one pass over the scan.
+macro_rules! rules {
+    ($($name:ident: $rule:expr,)*) => {
+        /// The handshake of each rule [`run_rules`] runs, in its order.
+        static RULE_NAMES: [&str; registry::COUNT] = [$(stringify!($name)),*];
+
+        /// Every rule on a scanned answer, in registry order; `matched` gets each label given.
+        #[inline]
+        fn run_rules(answer: &Scanned<'_>, mut matched: impl FnMut(&'static str)) {
+            $(
+                if let Some(label) = $rule(answer) {
+                    matched(label);
+                }
+            )*
+        }
+    };
+}
+
+rules! {
+    amqp: amqp::check,
+    bgp: on_bytes::<bgp::Bgp>,
+    dnp3: on_bytes::<dnp3::Dnp3>,
+    dns: dns::check,
+    fox: on_bytes::<fox::Fox>,
+    ftp: ftp::check,
+    http: http::check,
+    imap: imap::check,
+    ipmi: on_bytes::<ipmi::Ipmi>,
+    ipp: ipp::check,
+    kubernetes: kubernetes::check,
+    memcached_ascii: memcached_ascii::check,
+    memcached_binary: memcached_binary::check,
+    modbus: on_bytes::<modbus::Modbus>,
+    mongodb: mongodb::check,
+    mqtt: on_bytes::<mqtt::Mqtt>,
+    mssql: on_bytes::<mssql::Mssql>,
+    mysql: on_bytes::<mysql::Mysql>,
+    newlines: on_bytes::<newlines::Newlines>,
+    newlines50: on_bytes::<newlines50::Newlines50>,
+    oracle: oracle::check,
+    pop3: pop3::check,
+    postgres: on_bytes::<postgres::Postgres>,
+    pptp: pptp::check,
+    rdp: on_bytes::<rdp::Rdp>,
+    redis: redis::check,
+    rtsp: rtsp::check,
+    siemens: on_bytes::<siemens::Siemens>,
+    smb: smb::check,
+    smtp: smtp::check,
+    ssh: ssh::check,
+    telnet: telnet::check,
+    tls: tls::check,
+    vnc: vnc::check,
+    wait: on_bytes::<wait::Wait>,
+    x11: on_bytes::<x11::X11>,
+}
 
 /// The label of an answer nothing recognised, and of every record without data.
 pub const UNKNOWN_LABEL: &str = "unknown";
@@ -128,11 +143,7 @@ impl Matches {
             return matches;
         }
         let scanned = Scanned::new(data);
-        for (_, rule) in &RULES {
-            if let Some(label) = rule(&scanned) {
-                matches.push(label);
-            }
-        }
+        run_rules(&scanned, |label| matches.push(label));
         matches
     }
 
@@ -387,7 +398,7 @@ mod tests {
 
     #[test]
     fn rule_table_follows_the_registry() {
-        let names: Vec<&str> = RULES.iter().map(|(name, _)| *name).collect();
+        let names: Vec<&str> = RULE_NAMES.to_vec();
         let registered: Vec<&str> = registry::names().collect();
         assert_eq!(names, registered);
     }
