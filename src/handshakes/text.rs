@@ -165,40 +165,11 @@ impl<'a> Scanned<'a> {
         } else {
             &scanner.lower_quirk
         };
-        let mut buf = [0u8; LOWER_CHUNK];
-        // Lower-case in chunks that overlap by the longest needle less one byte, so no match is cut in two.
-        let overlap = lower.max_len.saturating_sub(1);
-        let mut start = 0;
-        loop {
-            let end = (start + LOWER_CHUNK).min(data.len());
-            let chunk = &data[start..end];
-            let lowered = &mut buf[..chunk.len()];
-            for (out, &b) in lowered.iter_mut().zip(chunk) {
-                *out = b.to_ascii_lowercase();
-            }
-            found |= lower.scan(lowered, |pattern, at| {
-                // A quirk head (a lower-cased needle less its last byte) counts when a multi-byte rune whose
-                // low byte is that last byte follows it in the answer.
-                scanner
-                    .quirk_heads
-                    .get(pattern)
-                    .copied()
-                    .flatten()
-                    .map_or(0, |(id, last)| {
-                        if rune_low_byte_at(data, start + at + lower.patterns[pattern].len())
-                            == Some(last)
-                        {
-                            1u64 << id
-                        } else {
-                            0
-                        }
-                    })
-            });
-            if end == data.len() {
-                break;
-            }
-            start = end - overlap;
-        }
+        found |= LOWERED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => scanner.scan_lowered(lower, data, &mut buf),
+            // Only if a scan ran inside a scan on this thread: a buffer of its own.
+            Err(_) => scanner.scan_lowered(lower, data, &mut Vec::new()),
+        });
         let known = exact_known | lower.known;
         Scanned {
             data,
@@ -235,9 +206,6 @@ impl Haystack for Scanned<'_> {
     }
 }
 
-/// Bytes lower-cased at a time onto the stack (answers are capped at about 1 KB; longer ones take more chunks).
-const LOWER_CHUNK: usize = 1024;
-
 /// One multi-pattern search: reports every pattern at every start position.
 struct PatternSet {
     patterns: Vec<Vec<u8>>,
@@ -246,7 +214,6 @@ struct PatternSet {
     implies: Vec<u64>,
     /// Bits of the needles this set decides.
     known: u64,
-    max_len: usize,
     teddy: Option<Searcher>,
     /// Used where Teddy is not available (no SIMD on the target) or the haystack is too short for it.
     automaton: AhoCorasick,
@@ -273,7 +240,6 @@ impl PatternSet {
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("a few short patterns always build");
-        let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
         let known = ids
             .iter()
             .flatten()
@@ -282,7 +248,6 @@ impl PatternSet {
             patterns,
             implies,
             known,
-            max_len,
             teddy,
             automaton,
         }
@@ -346,7 +311,31 @@ struct Scanner {
 
 static SCANNER: LazyLock<Scanner> = LazyLock::new(Scanner::new);
 
+thread_local! {
+    /// The lower-cased copy of the answer being scanned (grows to the longest answer once per thread).
+    static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Scanner {
+    /// Bits of the lower-cased needles of `lower` in `data`, lower-casing it into `buf`.
+    fn scan_lowered(&self, lower: &PatternSet, data: &[u8], buf: &mut Vec<u8>) -> u64 {
+        buf.clear();
+        buf.extend_from_slice(data);
+        buf.make_ascii_lowercase();
+        lower.scan(buf, |pattern, at| {
+            // A quirk head (a lower-cased needle less its last byte) counts when a multi-byte rune whose low
+            // byte is that last byte follows it in the answer.
+            match self.quirk_heads.get(pattern).copied().flatten() {
+                Some((id, last))
+                    if rune_low_byte_at(data, at + lower.patterns[pattern].len()) == Some(last) =>
+                {
+                    1u64 << id
+                }
+                _ => 0,
+            }
+        })
+    }
+
     fn new() -> Scanner {
         let scanned = |fold: Fold| {
             needle::ALL
@@ -669,11 +658,11 @@ mod tests {
     }
 
     #[test]
-    fn scan_finds_needles_across_chunks_and_overlaps() {
+    fn scan_finds_needles_anywhere_and_overlapping() {
         for n in needle::ALL {
-            // Placed across every chunk boundary offset near the first boundary.
+            // Deep in a long answer, at every offset around 1 KiB (the default data cap).
             for shift in 0..n.bytes.len() + 1 {
-                let mut hay = vec![b'.'; LOWER_CHUNK - shift];
+                let mut hay = vec![b'.'; 1024 - shift];
                 hay.extend_from_slice(n.bytes);
                 hay.extend_from_slice(&[b'.'; 40]);
                 assert_scan_agrees(&hay);
@@ -692,8 +681,8 @@ mod tests {
         ] {
             assert_scan_agrees(hay);
         }
-        // The rune quirk, also in a non-ASCII answer across a chunk boundary.
-        let mut hay = vec![0x80u8; LOWER_CHUNK - 5];
+        // The rune quirk, also deep in a long answer that is not ASCII.
+        let mut hay = vec![0x80u8; 1024 - 5];
         hay.extend_from_slice(b"telne\xc5\xb4");
         assert!(Scanned::new(&hay).has(needle::LOWER_TELNET));
         assert_scan_agrees(&hay);
