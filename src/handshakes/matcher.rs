@@ -42,7 +42,8 @@ fn on_bytes<T: FixedProbe>(answer: &Scanned<'_>) -> Option<&'static str> {
 /// registry) and [`run_rules`], which calls them directly so they are inlined into one pass over the scan.
 macro_rules! rules {
     ($($name:ident: $rule:expr,)*) => {
-        /// The handshake of each rule [`run_rules`] runs, in its order.
+        /// The handshake of each rule [`run_rules`] runs, in its order (checked against the registry).
+        #[cfg(test)]
         static RULE_NAMES: [&str; registry::COUNT] = [$(stringify!($name)),*];
 
         /// Every rule on a scanned answer, in registry order; `matched` gets each label given.
