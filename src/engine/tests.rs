@@ -50,6 +50,16 @@ pub(crate) fn script_host(frame: &[u8], scanner_mac: MacAddr, host_mac: MacAddr,
 }
 
 fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let commands = targets
+        .iter()
+        .map(|(addr, port)| Command::Open(Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) }))
+        .collect();
+    run_commands(commands, handshakes)
+}
+
+/// The worker on its own thread, fed `commands`, until every command gave its record.
+fn run_commands(commands: Vec<Command>, handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let expected = commands.len();
     let config = MemoryConfig::default();
     let (mut scanner_port, mut host_port) = pair(&config);
     let queue = scanner_port.take_queues().pop().unwrap();
@@ -83,9 +93,8 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
         control: Arc::new(Control::default()),
         to_exception: None,
     };
-    for (addr, port) in targets {
-        let t = Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) };
-        links.commands.push(Command::Open(t)).unwrap();
+    for command in commands {
+        links.commands.push(command).unwrap();
     }
     let worker_links = links.clone();
     let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
@@ -93,7 +102,7 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut replies = Vec::new();
-    while records.len() < targets.len() && Instant::now() < deadline {
+    while records.len() < expected && Instant::now() < deadline {
         host_queue.recv_burst(|f| script_host(f, scanner_mac, host_mac, &mut replies));
         for r in replies.drain(..) {
             assert!(host_queue.push_frame(r.len(), |b| b.copy_from_slice(&r)));
@@ -111,6 +120,33 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
     }
     records.sort_by_key(|r| r.saddr);
     (records, report)
+}
+
+#[test]
+fn zmap_synacks_are_continued_in_order_around_opens() {
+    // ZMap saw these SYN-ACKs (host ISN 5000, as the scripted host uses); an Open sits between two of them.
+    let synack = |addr: &str, local_port: u16| {
+        Command::ZmapSynAck(crate::flow::SynAckFields {
+            remote: ip(addr),
+            remote_port: 80,
+            local: ip(SCANNER),
+            local_port,
+            seq: 5000,
+            ack: 777,
+            window: 65535,
+            ttl: 60,
+        })
+    };
+    let open = Command::Open(Target { remote: ip(CLOSED), remote_port: 80, local: ip(SCANNER) });
+    let (records, report) = run_commands(vec![synack(WEB, 40000), open, synack(SILENT, 40001)], "http");
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let web = records.iter().find(|r| r.saddr == ip(WEB)).unwrap();
+    assert_eq!((web.outcome, web.fingerprint.as_str(), web.data.as_slice()), (Outcome::Data, "http", HTTP_ANSWER));
+    let closed = records.iter().find(|r| r.saddr == ip(CLOSED)).unwrap();
+    assert_eq!(closed.outcome, Outcome::Closed);
+    let silent = records.iter().find(|r| r.saddr == ip(SILENT)).unwrap();
+    assert_ne!(silent.outcome, Outcome::Data);
+    assert_eq!(report.engine.commands, 3);
 }
 
 #[test]

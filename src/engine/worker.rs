@@ -172,6 +172,8 @@ struct Worker {
     counters: EngineCounters,
     scratch: Vec<u8>,
     probe_cache: RefCell<ProbeCache>,
+    /// ZMap SYN-ACKs taken from the command ring this turn, fed to the flow shard as one batch.
+    synacks: Vec<SynAckFields>,
     finished: Vec<Record>,
     pending: VecDeque<Record>,
     last_tick_ms: u64,
@@ -198,6 +200,7 @@ impl Worker {
             counters: EngineCounters::default(),
             scratch: Vec::with_capacity(2048),
             probe_cache: RefCell::new(ProbeCache::default()),
+            synacks: Vec::with_capacity(COMMAND_BATCH),
             finished: Vec::new(),
             pending: VecDeque::new(),
             last_tick_ms: now_ms,
@@ -287,19 +290,43 @@ impl Worker {
         &self.links.inboxes[self.index]
     }
 
+    /// Commands of this turn, in order; runs of ZMap SYN-ACKs go to the flow shard as batches (their lookups
+    /// overlap), an Open first hands over the SYN-ACKs before it.
     fn take_commands<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
         let mut took = 0;
         while took < COMMAND_BATCH {
             let Some(cmd) = self.links.commands.pop() else { break };
             took += 1;
-            let event = match cmd {
-                Command::Open(t) => Event::Open(t),
-                Command::ZmapSynAck(f) => Event::ZmapSynAck(f),
-            };
-            self.event(event, now, tx);
+            match cmd {
+                Command::ZmapSynAck(f) => self.synacks.push(f),
+                Command::Open(t) => {
+                    self.zmap_synacks(now, tx);
+                    self.event(Event::Open(t), now, tx);
+                }
+            }
         }
+        self.zmap_synacks(now, tx);
         self.counters.commands += took as u64;
         took
+    }
+
+    /// Feeds the SYN-ACKs gathered from the command ring to the flow shard as one batch.
+    fn zmap_synacks<T: TxQueue>(&mut self, now: u64, tx: &mut T) {
+        if self.synacks.is_empty() {
+            return;
+        }
+        let mut sink = Emitter {
+            tx,
+            templates: &mut self.templates,
+            probes: &self.probes,
+            scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        };
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.zmap_synacks(&self.synacks, now, &probes, &mut sink);
+        self.synacks.clear();
     }
 
     /// One receive burst: TCP segments for this worker go to the flow shard as one batch (its lookups overlap);
