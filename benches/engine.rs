@@ -12,6 +12,12 @@
 //! Timers are shortened (rt 200 ms, t 500 ms) so the hosts that never answer end within a second.
 //!
 //! Run: `cargo bench --no-default-features --bench engine` (LZR_BENCH_HOSTS=n hosts per mix, default 400000).
+//!
+//! On a shared machine the timings move with the load; instruction counts do not. Instructions per received
+//! packet, per mix, of the worker's turns alone (the bench binary is in `target/release/deps/engine-*`):
+//! `LZR_BENCH_HOSTS=20000 LZR_BENCH_NO_MEMORY=1 valgrind --tool=callgrind
+//! --toggle-collect='lzr::engine::worker::Worker::turn*' --dump-after='engine::run_mix' <bench binary>`, then
+//! divide each dump's total by that mix's `rx pkts`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};

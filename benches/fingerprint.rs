@@ -1,9 +1,15 @@
 //! Labels per second on one core over a mix of answers like the paper's (mostly HTTP and TLS, some banners,
-//! some binary noise). `cargo bench --no-default-features --bench fingerprint`; prints labels/s and ns/label.
+//! some binary noise). `cargo bench --no-default-features --bench fingerprint`; prints labels/s and ns/label of
+//! the matcher (one scan of each answer for every needle) and of the reference path (each rule searching on its
+//! own, [`Matches::of_each_rule`]), measured in the same run.
+//!
+//! `LZR_BENCH_ITERS=n` runs n passes over the mix per path instead of timing about a second (for
+//! `valgrind --tool=callgrind`, whose instruction counts are repeatable on a noisy machine).
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use lzr::handshakes::matcher::Matches;
 use lzr::handshakes::{HandshakeList, Matcher};
 
 fn mix() -> Vec<(Vec<u8>, usize)> {
@@ -37,6 +43,35 @@ fn mix() -> Vec<(Vec<u8>, usize)> {
     ]
 }
 
+/// Labels per second and ns per label of `label` over `answers`.
+fn time(answers: &[Vec<u8>], label: impl Fn(&[u8]) -> usize) -> (f64, f64) {
+    if let Some(iters) = std::env::var("LZR_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        for _ in 0..iters {
+            for a in answers {
+                black_box(label(black_box(a)));
+            }
+        }
+        return (0.0, 0.0);
+    }
+    // Warm up, then time whole passes over the mix for about a second.
+    for a in answers {
+        black_box(label(black_box(a)));
+    }
+    let start = Instant::now();
+    let mut labels = 0u64;
+    while start.elapsed().as_secs_f64() < 1.0 {
+        for a in answers {
+            black_box(label(black_box(a)));
+        }
+        labels += answers.len() as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    (labels as f64 / secs, secs * 1e9 / labels as f64)
+}
+
 fn main() {
     let matcher = Matcher::new(&HandshakeList::parse("wait,http,tls").expect("valid list"));
     let mut answers = Vec::new();
@@ -44,24 +79,33 @@ fn main() {
         answers.extend((0..weight).map(|_| answer.clone()));
     }
     let bytes: usize = answers.iter().map(Vec::len).sum();
-    // Warm up, then time whole passes over the mix for about a second.
     for a in &answers {
-        black_box(matcher.label(black_box(a)));
+        assert_eq!(
+            matcher.resolve(&Matches::of(a)),
+            matcher.resolve(&Matches::of_each_rule(a)),
+            "both paths agree"
+        );
     }
-    let start = Instant::now();
-    let mut labels = 0u64;
-    while start.elapsed().as_secs_f64() < 1.0 {
-        for a in &answers {
-            black_box(matcher.label(black_box(a)));
-        }
-        labels += answers.len() as u64;
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let only = std::env::var("LZR_BENCH_PATH").unwrap_or_default();
+    let (fast_rate, fast_ns) = if only != "each" {
+        time(&answers, |a| matcher.label(a).len())
+    } else {
+        (0.0, 0.0)
+    };
+    let (each_rate, each_ns) = if only != "scan" {
+        time(&answers, |a| {
+            matcher.resolve(&Matches::of_each_rule(a)).len()
+        })
+    } else {
+        (0.0, 0.0)
+    };
     println!(
-        "fingerprint: {:.0} labels/s, {:.0} ns/label on one core (mix of {} answers, mean {} bytes)",
-        labels as f64 / secs,
-        secs * 1e9 / labels as f64,
+        "fingerprint: {fast_rate:.0} labels/s, {fast_ns:.0} ns/label on one core (mix of {} answers, mean {} bytes)",
         answers.len(),
         bytes / answers.len()
+    );
+    println!(
+        "  each rule searching on its own: {each_rate:.0} labels/s, {each_ns:.0} ns/label; one scan is {:.1}x faster",
+        each_ns / fast_ns
     );
 }

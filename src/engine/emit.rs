@@ -1,6 +1,7 @@
 //! Turns the flow layer's actions into frames: [`Transmit`]s become SYN / ACK(+PSH)+probe / RST frames written
 //! straight into the port's buffers from the prebuilt templates, finished records are collected for labelling.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 use crate::flow::{ActionSink, Payload, Transmit};
@@ -9,7 +10,7 @@ use crate::record::Record;
 use crate::wire::{AckSegment, Endpoints, FrameTemplate, MacAddr, TemplateConfig};
 
 use super::counters::EngineCounters;
-use super::probes::Probes;
+use super::probes::{ProbeCache, Probes};
 
 /// Frame templates of one worker, one per source address in use (built on first use: ZMap's pipe may hand us
 /// flows from any of its source addresses).
@@ -48,6 +49,8 @@ pub struct Emitter<'a, T: TxQueue> {
     pub probes: &'a Probes,
     /// Reused buffer for probe bytes (no allocation per frame once warm).
     pub scratch: &'a mut Vec<u8>,
+    /// The probe built for the flow layer's length query just before it sends that probe.
+    pub probe_cache: &'a RefCell<ProbeCache>,
     pub finished: &'a mut Vec<Record>,
     pub counters: &'a mut EngineCounters,
 }
@@ -62,11 +65,21 @@ impl<T: TxQueue> ActionSink for Emitter<'_, T> {
         } else if t.flags.rst() {
             self.tx.push_frame(template.rst_len(), |buf| built = template.rst(buf, to, t.seq))
         } else {
-            self.scratch.clear();
-            if let Payload::Probe { handshake, seed } = t.payload {
-                self.probes.write(handshake, t.remote, t.remote_port, seed, self.scratch);
-            }
-            let seg = AckSegment { seq: t.seq, ack: t.ack, window: t.window, psh: t.flags.psh(), payload: self.scratch };
+            let cache = self.probe_cache.try_borrow().ok();
+            let cached = match (t.payload, &cache) {
+                (Payload::Probe { handshake, seed }, Some(cache)) => cache.get(handshake, t.remote, t.remote_port, seed),
+                _ => None,
+            };
+            let payload = match (cached, t.payload) {
+                (Some(bytes), _) => bytes,
+                (None, Payload::Probe { handshake, seed }) => {
+                    self.scratch.clear();
+                    self.probes.write(handshake, t.remote, t.remote_port, seed, self.scratch);
+                    self.scratch.as_slice()
+                }
+                (None, _) => &[],
+            };
+            let seg = AckSegment { seq: t.seq, ack: t.ack, window: t.window, psh: t.flags.psh(), payload };
             self.tx.push_frame(template.ack_len(seg.payload.len()), |buf| built = template.ack(buf, to, &seg))
         };
         match (queued, built) {

@@ -12,6 +12,12 @@
 //! ```
 //! The flow layer decides; the engine only translates frames to segments and actions to frames. Records get
 //! their handshake name and fingerprint here, on the worker's core, so the management thread only writes.
+//!
+//! Batches: a receive burst is taken whole ([`crate::port::RxQueue::recv_batch`]) and its segments reach the
+//! flow shard in one call (`on_segments`), as do runs of ZMap SYN-ACK commands (`zmap_synacks`), so the
+//! shard overlaps their table lookups; a neighbour frame or an Open first hands over what came before it, so
+//! events keep their order. The probe bytes the shard's length query builds are kept for the transmit that
+//! follows ([`probes::ProbeCache`]), and echo detection rebuilds a probe only for answers that could be it.
 
 pub mod counters;
 pub mod emit;

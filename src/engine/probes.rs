@@ -7,7 +7,8 @@
 //! lists.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::HandshakePlan;
 use crate::flow::ProbeLengths;
@@ -17,6 +18,49 @@ use crate::handshakes::{matcher::MatcherOptions, registry, Handshake, HandshakeL
 struct PortPlan {
     list: HandshakeList,
     matcher: Matcher,
+    /// For each handshake of `list`: the bytes its probe starts with whatever the target and seed.
+    fixed_prefixes: Vec<Vec<u8>>,
+}
+
+impl PortPlan {
+    fn new(list: HandshakeList, matcher: Matcher) -> PortPlan {
+        let fixed_prefixes = list.iter().map(fixed_prefix).collect();
+        PortPlan { list, matcher, fixed_prefixes }
+    }
+}
+
+/// Targets and seeds a fixed prefix is taken over: both address families, address texts of every length and
+/// first digit, IPv4-mapped IPv6, and seeds differing in every byte (TLS's random comes from the seed).
+fn sample_contexts() -> impl Iterator<Item = ProbeContext> {
+    let addrs: [IpAddr; 8] = [
+        IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
+        IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
+        IpAddr::V4(Ipv4Addr::new(1, 22, 133, 4)),
+        IpAddr::V4(Ipv4Addr::new(98, 7, 6, 54)),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::new(0xffff, 0xeeee, 0xdddd, 0xcccc, 0xbbbb, 0xaaaa, 0x9999, 0x8888)),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+        IpAddr::V6(Ipv4Addr::new(5, 6, 7, 8).to_ipv6_mapped()),
+    ];
+    let seeds = [0u64, u64::MAX, 0x5555_5555_5555_5555, 0xaaaa_aaaa_aaaa_aaaa, 0x0123_4567_89ab_cdef];
+    addrs.into_iter().enumerate().flat_map(move |(i, dst)| {
+        seeds.into_iter().map(move |seed| ProbeContext { dst, dst_port: [0, 80, 65535][i % 3], seed })
+    })
+}
+
+/// The longest prefix the probes of `handshake` share over [`sample_contexts`].
+fn fixed_prefix(handshake: &'static dyn Handshake) -> Vec<u8> {
+    let mut contexts = sample_contexts();
+    let Some(first) = contexts.next() else { return Vec::new() };
+    let mut prefix = crate::handshakes::probe_bytes(handshake, &first);
+    let mut probe = Vec::new();
+    for ctx in contexts {
+        probe.clear();
+        handshake.write_probe(&ctx, &mut probe);
+        let common = prefix.iter().zip(&probe).take_while(|(a, b)| a == b).count();
+        prefix.truncate(common);
+    }
+    prefix
 }
 
 /// Handshake lists and matchers by target port.
@@ -31,7 +75,7 @@ impl Probes {
     /// One list for every port; `priority` (if any) replaces it as the fingerprint preference list.
     pub fn fixed(list: HandshakeList, priority: Option<&HandshakeList>, options: MatcherOptions) -> Probes {
         let matcher = Matcher::for_scan(&list, priority, options);
-        Probes { plans: vec![PortPlan { list, matcher }], by_port: Box::new([]) }
+        Probes { plans: vec![PortPlan::new(list, matcher)], by_port: Box::new([]) }
     }
 
     /// A campaign's plan, port by port.
@@ -49,7 +93,7 @@ impl Probes {
                     // in a validated campaign, and `wait` alone is the harmless fallback.
                     let list = HandshakeList::from_names(names).unwrap_or_else(|_| HandshakeList::parse("wait").unwrap_or_default());
                     let matcher = Matcher::for_scan(&list, priority, options);
-                    plans.push(PortPlan { list, matcher });
+                    plans.push(PortPlan::new(list, matcher));
                     lists.push(indices);
                     plans.len() - 1
                 }
@@ -95,6 +139,52 @@ impl Probes {
     pub fn label(&self, data: &[u8], probe: Option<&[u8]>, port: u16) -> Cow<'static, str> {
         self.plan(port).matcher.label_with_probe(data, probe)
     }
+
+    /// False when `answer` cannot be (the start of) any probe of handshake `index` for a host on `port`: it
+    /// differs from the bytes all those probes start with. Then echo detection needs no probe.
+    pub fn could_reflect(&self, index: u8, port: u16, answer: &[u8]) -> bool {
+        let prefix = self.plan(port).fixed_prefixes.get(usize::from(index)).map_or(&[][..], Vec::as_slice);
+        let n = prefix.len().min(answer.len());
+        answer[..n] == prefix[..n]
+    }
+}
+
+/// Probe bytes built to answer the flow layer's length query, kept for the transmit that follows it.
+#[derive(Debug, Default)]
+pub struct ProbeCache {
+    key: Option<(u8, IpAddr, u16, u64)>,
+    bytes: Vec<u8>,
+}
+
+impl ProbeCache {
+    /// The cached probe of handshake `index` for the target and seed, if it is the one held.
+    pub fn get(&self, index: u8, remote: IpAddr, remote_port: u16, seed: u64) -> Option<&[u8]> {
+        (self.key == Some((index, remote, remote_port, seed))).then_some(self.bytes.as_slice())
+    }
+}
+
+/// [`Probes`] as the flow layer sees them, through a worker's [`ProbeCache`].
+pub struct CachingProbes<'a> {
+    pub probes: &'a Probes,
+    pub cache: &'a RefCell<ProbeCache>,
+}
+
+impl ProbeLengths for CachingProbes<'_> {
+    fn probe_len(&self, handshake: u8, remote: IpAddr, remote_port: u16, seed: u64) -> usize {
+        // The cache is only borrowed here and in the emitter's transmit, never across a call into the other.
+        let Ok(mut cache) = self.cache.try_borrow_mut() else {
+            return self.probes.probe_len(handshake, remote, remote_port, seed);
+        };
+        let cache = &mut *cache;
+        cache.bytes.clear();
+        self.probes.write(handshake, remote, remote_port, seed, &mut cache.bytes);
+        cache.key = Some((handshake, remote, remote_port, seed));
+        cache.bytes.len()
+    }
+
+    fn handshake_count(&self, remote_port: u16) -> Option<u8> {
+        self.probes.handshake_count(remote_port)
+    }
 }
 
 impl ProbeLengths for Probes {
@@ -125,6 +215,76 @@ mod tests {
         assert_eq!(probes.name(1, 80), "http");
         assert_eq!(probes.count(5432), 4);
         assert_eq!(probes.probe_len(9, dst, 80, 7), 0);
+    }
+
+    #[test]
+    fn fixed_prefixes_start_every_probe() {
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for &h in registry::all() {
+            let prefix = fixed_prefix(h);
+            for _ in 0..3000 {
+                let r = next();
+                let dst = if r & 1 == 0 {
+                    IpAddr::V4(Ipv4Addr::from((r >> 8) as u32))
+                } else {
+                    IpAddr::V6(Ipv6Addr::from(u128::from(r) << 64 | u128::from(next())))
+                };
+                let ctx = ProbeContext { dst, dst_port: (r >> 40) as u16, seed: next() };
+                let probe = crate::handshakes::probe_bytes(h, &ctx);
+                assert!(probe.starts_with(&prefix), "{}: {:02x?} does not start {:02x?}", h.name(), probe, prefix);
+            }
+        }
+        let (_, http) = registry::by_name("http").unwrap();
+        assert_eq!(fixed_prefix(http), b"GET / HTTP/1.1\r\nHost: ");
+        let (_, tls) = registry::by_name("tls").unwrap();
+        assert_eq!(fixed_prefix(tls).len(), crate::handshakes::tls::RANDOM_OFFSET);
+        let (_, dns) = registry::by_name("dns").unwrap();
+        assert_eq!(fixed_prefix(dns).len(), dns.probe_len(&sample_contexts().next().unwrap()), "a fixed probe is all prefix");
+    }
+
+    #[test]
+    fn could_reflect_only_when_the_answer_agrees_with_the_fixed_prefix() {
+        let probes = Probes::fixed(HandshakeList::parse("wait,http").unwrap(), None, MatcherOptions::default());
+        assert!(!probes.could_reflect(1, 80, b"HTTP/1.1 200 OK\r\n"));
+        assert!(probes.could_reflect(1, 80, b"GET / HTTP/1.1\r\nHost: 198.18.0.1\r\n"));
+        assert!(probes.could_reflect(1, 80, b"GET"), "a short answer agreeing so far");
+        assert!(probes.could_reflect(0, 80, b"anything"), "wait sends nothing: nothing to rule out");
+        assert!(probes.could_reflect(7, 80, b"anything"), "out of range: no prefix");
+        // Where it says no, labelling without the probe gives the label labelling with it does.
+        let dst: IpAddr = "198.18.3.4".parse().unwrap();
+        let mut probe = Vec::new();
+        probes.write(1, dst, 80, 0, &mut probe);
+        for answer in [&b"HTTP/1.1 404 Not Found\r\n\r\n"[..], b"SSH-2.0-x\r\n", b"GET / HTTP/1.0\r\n", &probe[..20], &probe] {
+            if !probes.could_reflect(1, 80, answer) {
+                assert_eq!(probes.label(answer, None, 80), probes.label(answer, Some(&probe), 80));
+            }
+        }
+        assert_eq!(probes.label(&probe, Some(&probe), 80), crate::handshakes::ECHO_LABEL);
+        assert!(probes.could_reflect(1, 80, &probe));
+    }
+
+    #[test]
+    fn caching_probes_keep_the_bytes_of_the_length_query() {
+        let probes = Probes::fixed(HandshakeList::parse("wait,http,tls").unwrap(), None, MatcherOptions::default());
+        let cache = RefCell::new(ProbeCache::default());
+        let caching = CachingProbes { probes: &probes, cache: &cache };
+        let dst: IpAddr = "198.18.9.9".parse().unwrap();
+        for (i, seed) in [(1u8, 5u64), (2, 6), (0, 7)] {
+            let len = caching.probe_len(i, dst, 443, seed);
+            assert_eq!(len, probes.probe_len(i, dst, 443, seed));
+            let mut written = Vec::new();
+            probes.write(i, dst, 443, seed, &mut written);
+            assert_eq!(cache.borrow().get(i, dst, 443, seed), Some(written.as_slice()));
+            assert_eq!(cache.borrow().get(i, dst, 443, seed + 1), None, "another seed");
+            assert_eq!(cache.borrow().get(i, dst, 80, seed), None, "another port");
+        }
+        assert_eq!(caching.handshake_count(80), Some(3));
     }
 
     #[test]

@@ -59,8 +59,8 @@ struct Rig {
 }
 
 /// Starts a worker trying `handshakes` with `flow` (its handshake count set from the list), after queueing
-/// `targets` on its command ring.
-fn rig(handshakes: &str, flow: FlowConfig, targets: &[(&str, u16)]) -> Rig {
+/// `commands` on its command ring.
+fn rig(handshakes: &str, flow: FlowConfig, commands: Vec<Command>) -> Rig {
     let (mut scanner_port, mut host_port) = pair(&MemoryConfig::default());
     let queue = scanner_port.take_queues().pop().unwrap();
     let host_queue = host_port.take_queues().pop().unwrap();
@@ -85,9 +85,8 @@ fn rig(handshakes: &str, flow: FlowConfig, targets: &[(&str, u16)]) -> Rig {
         control: Arc::new(Control::default()),
         to_exception: None,
     };
-    for (addr, port) in targets {
-        let t = Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) };
-        links.commands.push(Command::Open(t)).unwrap();
+    for command in commands {
+        links.commands.push(command).unwrap();
     }
     let worker_links = links.clone();
     let worker = std::thread::spawn(move || run_worker(setup, queue, None, worker_links));
@@ -102,12 +101,22 @@ impl Rig {
 }
 
 fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let commands = targets
+        .iter()
+        .map(|(addr, port)| Command::Open(Target { remote: ip(addr), remote_port: *port, local: ip(SCANNER) }))
+        .collect();
+    run_commands(commands, handshakes)
+}
+
+/// The worker on its own thread, fed `commands`, until every command gave its record.
+fn run_commands(commands: Vec<Command>, handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    let expected = commands.len();
     let flow = FlowConfig { retransmit_ms: 20, timeout_ms: 60, table_capacity: 1024, ..FlowConfig::default() };
-    let Rig { mut host_queue, scanner_mac, host_mac, links, worker } = rig(handshakes, flow, targets);
+    let Rig { mut host_queue, scanner_mac, host_mac, links, worker } = rig(handshakes, flow, commands);
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut replies = Vec::new();
-    while records.len() < targets.len() && Instant::now() < deadline {
+    while records.len() < expected && Instant::now() < deadline {
         host_queue.recv_burst(|f| script_host(f, scanner_mac, host_mac, &mut replies));
         for r in replies.drain(..) {
             assert!(host_queue.push_frame(r.len(), |b| b.copy_from_slice(&r)));
@@ -125,6 +134,33 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
     }
     records.sort_by_key(|r| r.saddr);
     (records, report)
+}
+
+#[test]
+fn zmap_synacks_are_continued_in_order_around_opens() {
+    // ZMap saw these SYN-ACKs (host ISN 5000, as the scripted host uses); an Open sits between two of them.
+    let synack = |addr: &str, local_port: u16| {
+        Command::ZmapSynAck(crate::flow::SynAckFields {
+            remote: ip(addr),
+            remote_port: 80,
+            local: ip(SCANNER),
+            local_port,
+            seq: 5000,
+            ack: 777,
+            window: 65535,
+            ttl: 60,
+        })
+    };
+    let open = Command::Open(Target { remote: ip(CLOSED), remote_port: 80, local: ip(SCANNER) });
+    let (records, report) = run_commands(vec![synack(WEB, 40000), open, synack(SILENT, 40001)], "http");
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let web = records.iter().find(|r| r.saddr == ip(WEB)).unwrap();
+    assert_eq!((web.outcome, web.fingerprint.as_str(), web.data.as_slice()), (Outcome::Data, "http", HTTP_ANSWER));
+    let closed = records.iter().find(|r| r.saddr == ip(CLOSED)).unwrap();
+    assert_eq!(closed.outcome, Outcome::Closed);
+    let silent = records.iter().find(|r| r.saddr == ip(SILENT)).unwrap();
+    assert_ne!(silent.outcome, Outcome::Data);
+    assert_eq!(report.engine.commands, 3);
 }
 
 #[test]
@@ -154,7 +190,7 @@ fn web_server_closed_port_and_silent_host_each_get_their_record() {
 fn arp_requests_for_our_address_are_answered() {
     use crate::wire::{ArpOperation, ArpRepr};
     let flow = FlowConfig { table_capacity: 64, ..FlowConfig::default() };
-    let mut rig = rig("http", flow, &[]);
+    let mut rig = rig("http", flow, Vec::new());
     let (scanner_mac, host_mac) = (rig.scanner_mac, rig.host_mac);
     let host_queue = &mut rig.host_queue;
     let request = ArpRepr {

@@ -2,6 +2,7 @@
 //! Nothing on this path is shared with other workers except lock-free rings (commands in, records out, and
 //! frames handed over when the device cannot steer by source address).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::wire::{parse_frame, Frame, MacAddr};
 use super::counters::{EngineCounters, WorkerStats};
 use super::emit::{Emitter, Templates};
 use super::exception::{is_answer_to_a_syn, ExceptionPort};
-use super::probes::Probes;
+use super::probes::{CachingProbes, ProbeCache, Probes};
 use super::steer::Owner;
 
 /// A target for a worker, routed by the management thread to the target's owner.
@@ -101,6 +102,14 @@ pub struct WorkerReport {
     pub flow: FlowCounters,
 }
 
+/// What becomes of one received frame.
+enum Routed<'a> {
+    Segment(Segment<'a>),
+    Neighbor(Frame<'a>),
+    /// Handed over, dropped or counted.
+    Done,
+}
+
 /// Commands taken per loop turn: bounds the time between two receive bursts.
 const COMMAND_BATCH: usize = 256;
 /// Handed-over frames taken per loop turn.
@@ -162,6 +171,9 @@ struct Worker {
     links: WorkerLinks,
     counters: EngineCounters,
     scratch: Vec<u8>,
+    probe_cache: RefCell<ProbeCache>,
+    /// ZMap SYN-ACKs taken from the command ring this turn, fed to the flow shard as one batch.
+    synacks: Vec<SynAckFields>,
     finished: Vec<Record>,
     pending: VecDeque<Record>,
     last_tick_ms: u64,
@@ -187,6 +199,8 @@ impl Worker {
             links,
             counters: EngineCounters::default(),
             scratch: Vec::with_capacity(2048),
+            probe_cache: RefCell::new(ProbeCache::default()),
+            synacks: Vec::with_capacity(COMMAND_BATCH),
             finished: Vec::new(),
             pending: VecDeque::new(),
             last_tick_ms: now_ms,
@@ -264,36 +278,94 @@ impl Worker {
             templates: &mut self.templates,
             probes: &self.probes,
             scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
             finished: &mut self.finished,
             counters: &mut self.counters,
         };
-        self.shard.handle(event, now, &self.probes, &mut sink);
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.handle(event, now, &probes, &mut sink);
     }
 
     fn inbox(&self) -> &ArrayQueue<Vec<u8>> {
         &self.links.inboxes[self.index]
     }
 
+    /// Commands of this turn, in order; runs of ZMap SYN-ACKs go to the flow shard as batches (their lookups
+    /// overlap), an Open first hands over the SYN-ACKs before it.
     fn take_commands<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
         let mut took = 0;
         while took < COMMAND_BATCH {
             let Some(cmd) = self.links.commands.pop() else { break };
             took += 1;
-            let event = match cmd {
-                Command::Open(t) => Event::Open(t),
-                Command::ZmapSynAck(f) => Event::ZmapSynAck(f),
-            };
-            self.event(event, now, tx);
+            match cmd {
+                Command::ZmapSynAck(f) => self.synacks.push(f),
+                Command::Open(t) => {
+                    self.zmap_synacks(now, tx);
+                    self.event(Event::Open(t), now, tx);
+                }
+            }
         }
+        self.zmap_synacks(now, tx);
         self.counters.commands += took as u64;
         took
     }
 
+    /// Feeds the SYN-ACKs gathered from the command ring to the flow shard as one batch.
+    fn zmap_synacks<T: TxQueue>(&mut self, now: u64, tx: &mut T) {
+        if self.synacks.is_empty() {
+            return;
+        }
+        let mut sink = Emitter {
+            tx,
+            templates: &mut self.templates,
+            probes: &self.probes,
+            scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        };
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.zmap_synacks(&self.synacks, now, &probes, &mut sink);
+        self.synacks.clear();
+    }
+
+    /// One receive burst: TCP segments for this worker go to the flow shard as one batch (its lookups overlap);
+    /// a neighbour frame first hands over the segments before it, so events keep the arrival order.
     fn receive<R: RxQueue, T: TxQueue>(&mut self, now: u64, rx: &mut R, tx: &mut T) -> usize {
-        rx.recv_burst(|bytes| {
-            self.counters.rx_frames += 1;
-            self.handle_frame(bytes, now, tx, false);
+        rx.recv_batch(|frames| {
+            self.counters.rx_frames += frames.len() as u64;
+            let mut segments: Vec<Segment<'_>> = Vec::with_capacity(frames.len());
+            for &bytes in frames {
+                match self.route_frame(bytes, false) {
+                    Routed::Segment(seg) => segments.push(seg),
+                    Routed::Neighbor(frame) => {
+                        self.segments(&segments, now, tx);
+                        segments.clear();
+                        self.answer_neighbor(&frame, tx);
+                    }
+                    Routed::Done => {}
+                }
+            }
+            self.segments(&segments, now, tx);
         })
+    }
+
+    /// Feeds a batch of received segments to the flow shard.
+    fn segments<T: TxQueue>(&mut self, segments: &[Segment<'_>], now: u64, tx: &mut T) {
+        if segments.is_empty() {
+            return;
+        }
+        let mut sink = Emitter {
+            tx,
+            templates: &mut self.templates,
+            probes: &self.probes,
+            scratch: &mut self.scratch,
+            probe_cache: &self.probe_cache,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        };
+        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
+        self.shard.on_segments(segments, now, &probes, &mut sink);
     }
 
     fn take_inbox<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
@@ -341,13 +413,24 @@ impl Worker {
         n
     }
 
-    /// One received frame: neighbour traffic is answered here, TCP goes to its owner's flow shard.
+    /// One frame taken from the inbox of handed-over frames (or a lone frame): as [`Self::receive`] does.
     fn handle_frame<T: TxQueue>(&mut self, bytes: &[u8], now: u64, tx: &mut T, handed_in: bool) {
+        match self.route_frame(bytes, handed_in) {
+            Routed::Segment(seg) => self.event(Event::Segment(seg), now, tx),
+            Routed::Neighbor(frame) => self.answer_neighbor(&frame, tx),
+            Routed::Done => {}
+        }
+    }
+
+    /// Where a received frame goes: a TCP segment for this worker's flow shard (copied to the ZMap tap when it
+    /// answers a SYN, handed over when another worker owns its host, dropped with a bad checksum), neighbour
+    /// traffic to answer, or nowhere (counted).
+    fn route_frame<'a>(&mut self, bytes: &'a [u8], handed_in: bool) -> Routed<'a> {
         let frame = match parse_frame(bytes) {
             Ok(f) => f,
             Err(e) => {
                 self.counters.parse_drops.count(e);
-                return;
+                return Routed::Done;
             }
         };
         match frame {
@@ -363,15 +446,15 @@ impl Worker {
                     let owner = self.owner.of(t.src_ip, t.dst_ip);
                     if owner != self.index {
                         self.hand_off(owner, bytes);
-                        return;
+                        return Routed::Done;
                     }
                 }
                 if !t.checksum_valid() {
                     self.counters.bad_tcp_checksum += 1;
-                    return;
+                    return Routed::Done;
                 }
                 self.counters.rx_segments += 1;
-                let seg = Segment {
+                Routed::Segment(Segment {
                     remote: t.src_ip,
                     remote_port: t.src_port,
                     local: t.dst_ip,
@@ -382,20 +465,25 @@ impl Worker {
                     flags: t.flags,
                     ttl: t.ttl,
                     payload: t.payload,
-                };
-                self.event(Event::Segment(seg), now, tx);
+                })
             }
-            Frame::Arp(_) | Frame::Ndp(_) => {
-                if let Some(reply) = self.neighbor.handle_frame(&frame) {
-                    let mut ok = false;
-                    if tx.push_frame(reply.len(), |buf| ok = reply.build(buf).is_ok()) && ok {
-                        self.counters.neighbor_replies += 1;
-                    } else {
-                        self.counters.tx_refused += 1;
-                    }
-                }
+            Frame::Arp(_) | Frame::Ndp(_) => Routed::Neighbor(frame),
+            Frame::Other { .. } => {
+                self.counters.other_frames += 1;
+                Routed::Done
             }
-            Frame::Other { .. } => self.counters.other_frames += 1,
+        }
+    }
+
+    /// Answers ARP / neighbour solicitations for our addresses.
+    fn answer_neighbor<T: TxQueue>(&mut self, frame: &Frame<'_>, tx: &mut T) {
+        if let Some(reply) = self.neighbor.handle_frame(frame) {
+            let mut ok = false;
+            if tx.push_frame(reply.len(), |buf| ok = reply.build(buf).is_ok()) && ok {
+                self.counters.neighbor_replies += 1;
+            } else {
+                self.counters.tx_refused += 1;
+            }
         }
     }
 
@@ -411,23 +499,32 @@ impl Worker {
     /// Labels finished flows and passes them to the management thread. A full result ring keeps them here
     /// until it has room: records are never dropped.
     fn deliver_records(&mut self) {
+        // Records held back from an earlier turn go first, so the ring sees them in order.
+        while let Some(r) = self.pending.pop_front() {
+            if let Err(r) = self.links.results.push(r) {
+                self.pending.push_front(r);
+                break;
+            }
+        }
         for mut r in self.finished.drain(..) {
             r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
                 crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
-            } else {
+            } else if self.probes.could_reflect(r.handshake_num, r.sport, &r.data) {
                 // The probe as sent, for echo detection. The seed only varies TLS's random bytes, so a reflected
                 // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
                 self.scratch.clear();
                 self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
                 self.probes.label(&r.data, Some(&self.scratch), r.sport).into_owned()
+            } else {
+                // Not a reflection whatever the probe's target-dependent bytes: the same label as with it.
+                self.probes.label(&r.data, None, r.sport).into_owned()
             };
-            self.pending.push_back(r);
-        }
-        while let Some(r) = self.pending.pop_front() {
-            if let Err(r) = self.links.results.push(r) {
-                self.pending.push_front(r);
-                break;
+            // Straight to the ring unless records are already waiting (or it is full).
+            if !self.pending.is_empty() {
+                self.pending.push_back(r);
+            } else if let Err(r) = self.links.results.push(r) {
+                self.pending.push_back(r);
             }
         }
     }

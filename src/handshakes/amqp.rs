@@ -3,7 +3,7 @@
 //!
 //! Rule: contains `AMQP` → `amqp`.
 
-use super::text::contains;
+use super::text::{needle::AMQP, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -14,8 +14,13 @@ impl FixedProbe for Amqp {
     const PROBE: &'static [u8] = b"AMQP\x00\x01\x00\x00";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"AMQP").then_some("amqp")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(AMQP).then_some("amqp")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Rule: contains `stackoverflow` (the question a DNS server echoes in its answer) → `dns`.
 
-use super::text::contains;
+use super::text::{needle::STACKOVERFLOW, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -14,8 +14,13 @@ impl FixedProbe for Dns {
 \x0dstackoverflow\x03com\x00\x00\x01\x00\x01";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"stackoverflow").then_some("dns")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(STACKOVERFLOW).then_some("dns")
 }
 
 #[cfg(test)]

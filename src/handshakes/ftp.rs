@@ -4,7 +4,10 @@
 //! 4 bytes and starts with `220`, `421`, `530`, `550` or `230`, and *lower* contains neither `smtp` nor `ehlo`
 //! → `ftp` (SMTP uses the same reply codes; a bare `220 host` banner matches both, see the matcher's `smtp-ftp`).
 
-use super::text::{contains_lower, is_ascii_text, starts_with_any};
+use super::text::{
+    needle::{LOWER_EHLO, LOWER_FTP, LOWER_SMTP},
+    starts_with_any, Haystack,
+};
 use super::FixedProbe;
 
 /// Reply codes a greeting (or a refusal) of FTP starts with; SMTP shares them.
@@ -18,18 +21,24 @@ impl FixedProbe for Ftp {
     const PROBE: &'static [u8] = b"";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        if !is_ascii_text(data) {
-            return None;
-        }
-        if contains_lower(data, b"ftp") {
-            return Some("ftp");
-        }
-        let ftp = data.len() >= 4
-            && starts_with_any(data, &GREETING_CODES)
-            && !contains_lower(data, b"smtp")
-            && !contains_lower(data, b"ehlo");
-        ftp.then_some("ftp")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    if !h.is_ascii_text() {
+        return None;
+    }
+    if h.has(LOWER_FTP) {
+        return Some("ftp");
+    }
+    let data = h.bytes();
+    let ftp = data.len() >= 4
+        && starts_with_any(data, &GREETING_CODES)
+        && !h.has(LOWER_SMTP)
+        && !h.has(LOWER_EHLO);
+    ftp.then_some("ftp")
 }
 
 #[cfg(test)]

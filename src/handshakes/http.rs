@@ -11,7 +11,10 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::options::{Ipv6HostForm, ProbeOptions};
-use super::text::contains;
+use super::text::{
+    needle::{H1_TAG, HTML_LOWER_CASE, HTML_UPPER_CASE, HTTP, HTTPS},
+    Haystack,
+};
 use super::{Handshake, ProbeContext};
 
 /// The fixed parts of an HTTP request around the target and the User-Agent.
@@ -136,13 +139,16 @@ impl Http {
 
 /// The `http` rule on its own (the matcher and `tls` share nothing with it, but tests call it directly).
 pub fn rule(data: &[u8]) -> Option<&'static str> {
-    if contains(data, b"HTTPS") {
+    check(data)
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    if h.has(HTTPS) {
         return None;
     }
-    let looks_http = contains(data, b"HTTP")
-        || contains(data, b"html")
-        || contains(data, b"HTML")
-        || contains(data, b"<h1>");
+    let looks_http =
+        h.has(HTTP) || h.has(HTML_LOWER_CASE) || h.has(HTML_UPPER_CASE) || h.has(H1_TAG);
     looks_http.then_some("http")
 }
 

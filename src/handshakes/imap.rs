@@ -4,7 +4,10 @@
 //! with `* OK`, `* BYE` or `* PREAUTH` → `imap`; else *lower* contains `imap`, or the answer contains `* OK`
 //! → `imap`.
 
-use super::text::{contains, contains_lower, is_ascii_text, starts_with_any};
+use super::text::{
+    needle::{LOWER_IMAP, STAR_OK},
+    starts_with_any, Haystack,
+};
 use super::FixedProbe;
 
 pub(crate) const IMAP_PREFIXES: [&[u8]; 3] = [b"* OK", b"* BYE", b"* PREAUTH"];
@@ -18,14 +21,18 @@ impl FixedProbe for Imap {
     const PROBE: &'static [u8] = b"";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        if !is_ascii_text(data) || starts_with_any(data, &POP3_PREFIXES) {
-            return None;
-        }
-        let imap = starts_with_any(data, &IMAP_PREFIXES)
-            || contains_lower(data, b"imap")
-            || contains(data, b"* OK");
-        imap.then_some("imap")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let data = h.bytes();
+    if !h.is_ascii_text() || starts_with_any(data, &POP3_PREFIXES) {
+        return None;
+    }
+    let imap = starts_with_any(data, &IMAP_PREFIXES) || h.has(LOWER_IMAP) || h.has(STAR_OK);
+    imap.then_some("imap")
 }
 
 #[cfg(test)]

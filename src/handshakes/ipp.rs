@@ -5,7 +5,10 @@
 
 use super::http::RequestTemplate;
 use super::options::ProbeOptions;
-use super::text::contains;
+use super::text::{
+    needle::{ATTRIBUTES_CHARSET, IPP, OK_200, PRINT},
+    Haystack,
+};
 use super::{Handshake, ProbeContext};
 
 const POST: RequestTemplate = RequestTemplate {
@@ -39,9 +42,12 @@ impl Ipp {
 }
 
 pub fn rule(data: &[u8]) -> Option<&'static str> {
-    let ipp = contains(data, b"ipp")
-        && contains(data, b"200 OK")
-        && (contains(data, b"attributes-charset") || contains(data, b"print"));
+    check(data)
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let ipp = h.has(IPP) && h.has(OK_200) && (h.has(ATTRIBUTES_CHARSET) || h.has(PRINT));
     ipp.then_some("ipp")
 }
 

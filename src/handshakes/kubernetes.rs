@@ -1,7 +1,7 @@
 //! `kubernetes`: the `tls` ClientHello; the rule looks for `kubernetes` in the answer, which a TLS ≤ 1.2 server
 //! carries in plaintext in its certificate (the API server's default certificate names `kubernetes`).
 
-use super::text::contains;
+use super::text::{needle::KUBERNETES, Haystack};
 use super::tls::{write_client_hello, CLIENT_HELLO_LEN};
 use super::{Handshake, ProbeContext};
 
@@ -9,7 +9,12 @@ use super::{Handshake, ProbeContext};
 pub struct Kubernetes;
 
 pub fn rule(data: &[u8]) -> Option<&'static str> {
-    contains(data, b"kubernetes").then_some("kubernetes")
+    check(data)
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(KUBERNETES).then_some("kubernetes")
 }
 
 impl Handshake for Kubernetes {

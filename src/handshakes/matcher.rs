@@ -15,13 +15,87 @@
 //! gives the probe that was sent and the answer is that probe reflected back, the label is `echo` (an echo
 //! service, or a middlebox reflecting our bytes), where the original would name the protocol of our own probe.
 //!
-//! Speed: no allocation unless several rules match and the hierarchy keeps the joined string. Substring tests on
-//! the joined string are done on the labels: no label or needle contains `-`, so a needle occurs in the joined
-//! string exactly when it occurs in one of the labels.
+//! Speed: no allocation unless several rules match and the hierarchy keeps the joined string. The answer is
+//! scanned ONCE for every needle any rule looks for ([`Scanned`]); the rules then run on the scan's results.
+//! Each rule body is written once, generic over [`Haystack`], in its protocol's file; the `rules!` list below
+//! calls them in registry order, and tests check that it agrees with the registry and with each rule run on
+//! its own. Substring tests on the joined string are done on the labels: no label or needle contains `-`, so a
+//! needle occurs in the joined string exactly when it occurs in one of the labels.
 
 use std::borrow::Cow;
 
 use super::registry::{self, HandshakeList};
+use super::text::{Haystack, Scanned};
+use super::{
+    amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes, memcached_ascii,
+    memcached_binary, modbus, mongodb, mqtt, mssql, mysql, newlines, newlines50, oracle, pop3,
+    postgres, pptp, rdp, redis, rtsp, siemens, smb, smtp, ssh, telnet, tls, vnc, wait, x11,
+    FixedProbe,
+};
+
+/// A rule that only tests bytes (prefixes, lengths): nothing to look up.
+fn on_bytes<T: FixedProbe>(answer: &Scanned<'_>) -> Option<&'static str> {
+    T::rule(answer.bytes())
+}
+
+/// Lists every registered rule once, in registry order, giving [`RULE_NAMES`] (a test checks it against the
+/// registry) and [`run_rules`], which calls them directly so they are inlined into one pass over the scan.
+macro_rules! rules {
+    ($($name:ident: $rule:expr,)*) => {
+        /// The handshake of each rule [`run_rules`] runs, in its order (checked against the registry).
+        #[cfg(test)]
+        static RULE_NAMES: [&str; registry::COUNT] = [$(stringify!($name)),*];
+
+        /// Every rule on a scanned answer, in registry order; `matched` gets each label given.
+        #[inline]
+        fn run_rules(answer: &Scanned<'_>, mut matched: impl FnMut(&'static str)) {
+            $(
+                if let Some(label) = $rule(answer) {
+                    matched(label);
+                }
+            )*
+        }
+    };
+}
+
+rules! {
+    amqp: amqp::check,
+    bgp: on_bytes::<bgp::Bgp>,
+    dnp3: on_bytes::<dnp3::Dnp3>,
+    dns: dns::check,
+    fox: on_bytes::<fox::Fox>,
+    ftp: ftp::check,
+    http: http::check,
+    imap: imap::check,
+    ipmi: on_bytes::<ipmi::Ipmi>,
+    ipp: ipp::check,
+    kubernetes: kubernetes::check,
+    memcached_ascii: memcached_ascii::check,
+    memcached_binary: memcached_binary::check,
+    modbus: on_bytes::<modbus::Modbus>,
+    mongodb: mongodb::check,
+    mqtt: on_bytes::<mqtt::Mqtt>,
+    mssql: on_bytes::<mssql::Mssql>,
+    mysql: on_bytes::<mysql::Mysql>,
+    newlines: on_bytes::<newlines::Newlines>,
+    newlines50: on_bytes::<newlines50::Newlines50>,
+    oracle: oracle::check,
+    pop3: pop3::check,
+    postgres: on_bytes::<postgres::Postgres>,
+    pptp: pptp::check,
+    rdp: on_bytes::<rdp::Rdp>,
+    redis: redis::check,
+    rtsp: rtsp::check,
+    siemens: on_bytes::<siemens::Siemens>,
+    smb: smb::check,
+    smtp: smtp::check,
+    ssh: ssh::check,
+    telnet: telnet::check,
+    tls: tls::check,
+    vnc: vnc::check,
+    wait: on_bytes::<wait::Wait>,
+    x11: on_bytes::<x11::X11>,
+}
 
 /// The label of an answer nothing recognised, and of every record without data.
 pub const UNKNOWN_LABEL: &str = "unknown";
@@ -63,23 +137,45 @@ pub struct Matches {
 }
 
 impl Matches {
-    /// Run every registered rule over `data`.
+    /// Run every registered rule over `data` (one scan for all needles, then the rules).
     pub fn of(data: &[u8]) -> Matches {
-        let mut matches = Matches {
-            labels: [""; registry::COUNT],
-            len: 0,
-        };
+        let mut matches = Matches::none();
+        if data.is_empty() {
+            return matches;
+        }
+        let scanned = Scanned::new(data);
+        run_rules(&scanned, |label| matches.push(label));
+        matches
+    }
+
+    /// The same as [`Matches::of`], each registered handshake's `fingerprint` searching on its own (the
+    /// reference the fast path is tested and benchmarked against).
+    pub fn of_each_rule(data: &[u8]) -> Matches {
+        let mut matches = Matches::none();
         if data.is_empty() {
             return matches;
         }
         for handshake in registry::all() {
             if let Some(label) = handshake.fingerprint(data) {
-                // `all()` has exactly COUNT entries, so this slot exists.
-                matches.labels[matches.len] = label;
-                matches.len += 1;
+                matches.push(label);
             }
         }
         matches
+    }
+
+    fn none() -> Matches {
+        Matches {
+            labels: [""; registry::COUNT],
+            len: 0,
+        }
+    }
+
+    /// Called at most once per registered rule, so the slot exists.
+    fn push(&mut self, label: &'static str) {
+        if let Some(slot) = self.labels.get_mut(self.len) {
+            *slot = label;
+            self.len += 1;
+        }
     }
 
     pub fn labels(&self) -> &[&'static str] {
@@ -298,6 +394,129 @@ mod tests {
                 oracle(&joined, m.len > 1, preference),
                 "joined {joined}"
             );
+        }
+    }
+
+    #[test]
+    fn rule_table_follows_the_registry() {
+        let names: Vec<&str> = RULE_NAMES.to_vec();
+        let registered: Vec<&str> = registry::names().collect();
+        assert_eq!(names, registered);
+    }
+
+    /// Every answer of the real-server corpus (`tests/corpus/**/*.bin`).
+    fn corpus() -> Vec<Vec<u8>> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).expect("corpus dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "bin") {
+                    out.push(std::fs::read(&path).expect("corpus file"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
+            &mut out,
+        );
+        out
+    }
+
+    fn assert_same_matches(data: &[u8]) {
+        assert_eq!(
+            Matches::of(data).labels(),
+            Matches::of_each_rule(data).labels(),
+            "answer {:?}",
+            String::from_utf8_lossy(data)
+        );
+    }
+
+    #[test]
+    fn one_scan_agrees_with_each_rule_on_the_corpus() {
+        let corpus = corpus();
+        assert!(
+            corpus.len() > 100,
+            "corpus found ({} answers)",
+            corpus.len()
+        );
+        for answer in &corpus {
+            assert_same_matches(answer);
+            // Every cut and a few splices, so needles cross the ends and the ASCII guard flips.
+            for cut in [1, 2, 3, 4, 5, 7, 9, 16, 64] {
+                if let Some(head) = answer.get(..cut) {
+                    assert_same_matches(head);
+                }
+                if let Some(tail) = answer.get(answer.len().saturating_sub(cut)..) {
+                    assert_same_matches(tail);
+                }
+            }
+        }
+        for pair in corpus.windows(2) {
+            assert_same_matches(&pair.concat());
+        }
+    }
+
+    #[test]
+    fn one_scan_agrees_with_each_rule_on_random_answers() {
+        use crate::handshakes::text::needle;
+        // Fragments: every needle in both cases and cut short, rule prefixes, quirk runes, binary bytes.
+        let mut fragments: Vec<Vec<u8>> = Vec::new();
+        for n in needle::ALL {
+            fragments.push(n.bytes.to_vec());
+            fragments.push(n.bytes.to_ascii_uppercase());
+            fragments.push(n.bytes[..n.bytes.len() - 1].to_vec());
+        }
+        for f in [
+            &b"220 "[..],
+            b"* OK",
+            b"* BYE",
+            b"+OK",
+            b"-ERR",
+            b"\x16\x03\x01",
+            b"\x15\x03\x00",
+            b"\xff\xfd",
+            b"\x81",
+            b"\xc5\xb4",
+            b"\xc5\xa6",
+            b"\xc5\xb0",
+            b"\xc4\xb4",
+            b"\xe1\x85\xb4",
+            b"\xff",
+            b"\x00",
+            b"\r\n",
+            b" ",
+            b"N",
+            b"\x05\x64",
+            b"\x5a\x47\x00\x00",
+            b"\x20\x00\x00\x01",
+        ] {
+            fragments.push(f.to_vec());
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..30_000 {
+            let pieces = (next() % 8) as usize + 1;
+            let mut answer = Vec::new();
+            for _ in 0..pieces {
+                let f = &fragments[(next() % fragments.len() as u64) as usize];
+                answer.extend_from_slice(f);
+            }
+            // Now and then a long answer, so the lower-cased scan works in several chunks.
+            if round % 500 == 0 {
+                let filler = answer.clone();
+                while answer.len() < 5000 {
+                    answer.extend_from_slice(&filler);
+                    answer.push(b'x');
+                }
+            }
+            assert_same_matches(&answer);
         }
     }
 

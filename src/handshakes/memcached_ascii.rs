@@ -2,7 +2,10 @@
 //!
 //! Rule: contains `STAT` and `pid` → `memcached_ascii` (the first stats line is `STAT pid N`).
 
-use super::text::contains;
+use super::text::{
+    needle::{PID, STAT},
+    Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -13,8 +16,13 @@ impl FixedProbe for MemcachedAscii {
     const PROBE: &'static [u8] = b"stats\r\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        (contains(data, b"STAT") && contains(data, b"pid")).then_some("memcached_ascii")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    (h.has(STAT) && h.has(PID)).then_some("memcached_ascii")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! Rule: byte[0] == 0x81 (response magic) or contains `ERROR\r\n` (what an ASCII-only memcached says) →
 //! `memcached_binary`.
 
-use super::text::contains;
+use super::text::{needle::ERROR_LINE, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -22,8 +22,13 @@ impl FixedProbe for MemcachedBinary {
     const PROBE: &'static [u8] = &PROBE;
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        (data.first() == Some(&0x81) || contains(data, b"ERROR\r\n")).then_some("memcached_binary")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    (h.bytes().first() == Some(&0x81) || h.has(ERROR_LINE)).then_some("memcached_binary")
 }
 
 #[cfg(test)]

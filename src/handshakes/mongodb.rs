@@ -2,7 +2,10 @@
 //!
 //! Rule: contains `maxBsonObjectSize` or `MongoDB` → `mongodb`.
 
-use super::text::contains;
+use super::text::{
+    needle::{MAX_BSON_OBJECT_SIZE, MONGODB},
+    Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -23,8 +26,13 @@ impl FixedProbe for Mongodb {
     const PROBE: &'static [u8] = PROBE;
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        (contains(data, b"maxBsonObjectSize") || contains(data, b"MongoDB")).then_some("mongodb")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    (h.has(MAX_BSON_OBJECT_SIZE) || h.has(MONGODB)).then_some("mongodb")
 }
 
 #[cfg(test)]

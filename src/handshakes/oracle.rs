@@ -4,7 +4,10 @@
 //!
 //! Rule: contains `DESCRIPTION=(` and `(EMFI=4)` → `oracle`.
 
-use super::text::contains;
+use super::text::{
+    needle::{DESCRIPTION, EMFI_4},
+    Haystack,
+};
 use super::FixedProbe;
 
 const PROBE: [u8; 109] = {
@@ -43,8 +46,13 @@ impl FixedProbe for Oracle {
     const PROBE: &'static [u8] = &PROBE;
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        (contains(data, b"DESCRIPTION=(") && contains(data, b"(EMFI=4)")).then_some("oracle")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    (h.has(DESCRIPTION) && h.has(EMFI_4)).then_some("oracle")
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! starts with `+OK` or `-ERR` → `pop3`; else *lower* contains `pop3`, or the answer contains `+OK` → `pop3`.
 
 use super::imap::{IMAP_PREFIXES, POP3_PREFIXES};
-use super::text::{contains, contains_lower, is_ascii_text, starts_with_any};
+use super::text::{
+    needle::{LOWER_POP3, PLUS_OK},
+    starts_with_any, Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -15,14 +18,18 @@ impl FixedProbe for Pop3 {
     const PROBE: &'static [u8] = b"";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        if !is_ascii_text(data) || starts_with_any(data, &IMAP_PREFIXES) {
-            return None;
-        }
-        let pop3 = starts_with_any(data, &POP3_PREFIXES)
-            || contains_lower(data, b"pop3")
-            || contains(data, b"+OK");
-        pop3.then_some("pop3")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let data = h.bytes();
+    if !h.is_ascii_text() || starts_with_any(data, &IMAP_PREFIXES) {
+        return None;
+    }
+    let pop3 = starts_with_any(data, &POP3_PREFIXES) || h.has(LOWER_POP3) || h.has(PLUS_OK);
+    pop3.then_some("pop3")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!
 //! Rule: contains `+<M` (bytes 2b 3c 4d: the tail of the echoed magic cookie) → `pptp`.
 
-use super::text::contains;
+use super::text::{needle::PPTP_MAGIC, Haystack};
 use super::FixedProbe;
 
 const PROBE: [u8; 156] = {
@@ -29,8 +29,13 @@ impl FixedProbe for Pptp {
     const PROBE: &'static [u8] = &PROBE;
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"+<M").then_some("pptp")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(PPTP_MAGIC).then_some("pptp")
 }
 
 #[cfg(test)]

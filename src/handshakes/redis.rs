@@ -3,7 +3,10 @@
 //! Rule: (exactly 7 bytes and contains `PONG`, i.e. `+PONG\r\n`) or contains `Redis` or contains
 //! `-ERR unknown` → `redis`.
 
-use super::text::contains;
+use super::text::{
+    needle::{ERR_UNKNOWN, PONG, REDIS},
+    Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -14,11 +17,14 @@ impl FixedProbe for Redis {
     const PROBE: &'static [u8] = b"*1\r\n$4\r\nPING\r\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        let redis = (data.len() == 7 && contains(data, b"PONG"))
-            || contains(data, b"Redis")
-            || contains(data, b"-ERR unknown");
-        redis.then_some("redis")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let redis = (h.bytes().len() == 7 && h.has(PONG)) || h.has(REDIS) || h.has(ERR_UNKNOWN);
+    redis.then_some("redis")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Rule: contains `RTSP` → `rtsp`.
 
-use super::text::contains;
+use super::text::{needle::RTSP, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -13,8 +13,13 @@ impl FixedProbe for Rtsp {
     const PROBE: &'static [u8] = b"OPTIONS / RTSP/1.0\r\n\r\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"RTSP").then_some("rtsp")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(RTSP).then_some("rtsp")
 }
 
 #[cfg(test)]

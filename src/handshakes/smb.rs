@@ -3,7 +3,7 @@
 //!
 //! Rule: contains `SMB` → `smb` (SMB1 `\xffSMB` and SMB2 `\xfeSMB` answers both qualify).
 
-use super::text::contains;
+use super::text::{needle::SMB, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -16,8 +16,13 @@ impl FixedProbe for Smb {
 \x0e\x00\x02NT LM 0.12\x00";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"SMB").then_some("smb")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(SMB).then_some("smb")
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! starts with `220`, `421`, `530`, `550` or `230`, and *lower* lacks `ftp` → `smtp`.
 
 use super::ftp::GREETING_CODES;
-use super::text::{contains_lower, starts_with_any};
+use super::text::{
+    needle::{LOWER_EHLO, LOWER_FTP, LOWER_SMTP},
+    starts_with_any, Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -15,14 +18,18 @@ impl FixedProbe for Smtp {
     const PROBE: &'static [u8] = b"EHLO\r\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        if contains_lower(data, b"smtp") || contains_lower(data, b"ehlo") {
-            return Some("smtp");
-        }
-        let smtp = data.len() >= 4
-            && starts_with_any(data, &GREETING_CODES)
-            && !contains_lower(data, b"ftp");
-        smtp.then_some("smtp")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    if h.has(LOWER_SMTP) || h.has(LOWER_EHLO) {
+        return Some("smtp");
+    }
+    let data = h.bytes();
+    let smtp = data.len() >= 4 && starts_with_any(data, &GREETING_CODES) && !h.has(LOWER_FTP);
+    smtp.then_some("smtp")
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //!
 //! Rule (*ascii*): *lower* contains `ssh` and *lower* contains neither `not implemented` nor `bad` → `ssh`.
 
-use super::text::{contains_lower, is_ascii_text};
+use super::text::{
+    needle::{LOWER_BAD, LOWER_NOT_IMPLEMENTED, LOWER_SSH},
+    Haystack,
+};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -13,12 +16,15 @@ impl FixedProbe for Ssh {
     const PROBE: &'static [u8] = b"SSH-2.0-Go\r\n";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        let ssh = is_ascii_text(data)
-            && contains_lower(data, b"ssh")
-            && !contains_lower(data, b"not implemented")
-            && !contains_lower(data, b"bad");
-        ssh.then_some("ssh")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let ssh =
+        h.is_ascii_text() && h.has(LOWER_SSH) && !h.has(LOWER_NOT_IMPLEMENTED) && !h.has(LOWER_BAD);
+    ssh.then_some("ssh")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! Rule: length ≥ 2 and (*lower* contains `telnet`, or byte[1] ∈ {0xff, 0xfe, 0xfd, 0xfc, 0xfb}) → `telnet`.
 //! The original tests the **second** byte only (the verb after IAC), not that the first is IAC.
 
-use super::text::contains_lower;
+use super::text::{needle::LOWER_TELNET, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -15,11 +15,16 @@ impl FixedProbe for Telnet {
     const PROBE: &'static [u8] = b"";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        let [_, second, ..] = *data else {
-            return None;
-        };
-        (matches!(second, 0xfb..=0xff) || contains_lower(data, b"telnet")).then_some("telnet")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let [_, second, ..] = *h.bytes() else {
+        return None;
+    };
+    (matches!(second, 0xfb..=0xff) || h.has(LOWER_TELNET)).then_some("telnet")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::hash::Hasher as _;
 
 use siphasher::sip::SipHasher13;
 
-use super::text::contains;
+use super::text::{needle::HTTPS, Haystack};
 use super::{Handshake, ProbeContext};
 
 /// Length of the ClientHello record.
@@ -68,10 +68,15 @@ pub fn write_client_hello(seed: u64, out: &mut Vec<u8>) {
 }
 
 pub fn rule(data: &[u8]) -> Option<&'static str> {
-    let [record_type, major, minor, ..] = *data else {
+    check(data)
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    let [record_type, major, minor, ..] = *h.bytes() else {
         return None;
     };
-    if contains(data, b"HTTPS") {
+    if h.has(HTTPS) {
         return Some("tls");
     }
     if !matches!(record_type, 0x14..=0x17) {

@@ -2,7 +2,7 @@
 //!
 //! Rule: contains `RFB` → `vnc`.
 
-use super::text::contains;
+use super::text::{needle::RFB, Haystack};
 use super::FixedProbe;
 
 #[derive(Debug, Default)]
@@ -13,8 +13,13 @@ impl FixedProbe for Vnc {
     const PROBE: &'static [u8] = b"";
 
     fn rule(data: &[u8]) -> Option<&'static str> {
-        contains(data, b"RFB").then_some("vnc")
+        check(data)
     }
+}
+
+/// The rule, on an answer or on a [`Scanned`](super::text::Scanned) one (the matcher's fast path).
+pub(crate) fn check<H: Haystack + ?Sized>(h: &H) -> Option<&'static str> {
+    h.has(RFB).then_some("vnc")
 }
 
 #[cfg(test)]

@@ -47,6 +47,12 @@ pub trait RxQueue {
     /// The bytes are borrowed from the port's buffers; they return to the pool when this call returns.
     /// Returns the number of frames delivered (0 when nothing was waiting; never blocks).
     fn recv_burst<F: FnMut(&[u8])>(&mut self, on_frame: F) -> usize;
+
+    /// Receives at most one burst, like [`recv_burst`](Self::recv_burst), and lends all its frames at once, in
+    /// arrival order, so the caller can work on the burst as a whole (parse every frame, then hand the flow
+    /// layer one batch). `on_batch` is called once when at least one frame came, not at all otherwise. Returns
+    /// the number of frames delivered.
+    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize;
 }
 
 /// The send half of a queue pair.

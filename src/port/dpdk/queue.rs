@@ -124,6 +124,41 @@ impl RxQueue for DpdkRx {
         self.frames += delivered as u64;
         delivered
     }
+
+    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize {
+        let port_id = self.port.port_id;
+        // SAFETY: a started port and one of its queues, used by this thread only; room for `burst` pointers.
+        let n = unsafe {
+            sys::rte_eth_rx_burst(port_id, self.queue, self.mbufs.as_mut_ptr(), self.burst)
+        };
+        let n = usize::from(n).min(MAX_BURST);
+        let batch = FreeBatch(&mut self.mbufs[..n]);
+        let mut frames: [&[u8]; MAX_BURST] = [&[]; MAX_BURST];
+        let mut delivered = 0;
+        for &m in batch.0.iter() {
+            // SAFETY: rx_burst returned n valid mbufs, which stay valid until `batch` frees them.
+            let mbuf = unsafe { &*m };
+            if mbuf.nb_segs != 1 {
+                // lzr's buffers hold a whole standard frame; a chained (jumbo) frame is not for it.
+                self.dropped += 1;
+                continue;
+            }
+            // SAFETY: as in `recv_burst`; the slices are only lent to `on_batch`, before `batch` frees the mbufs.
+            frames[delivered] = unsafe {
+                std::slice::from_raw_parts(
+                    sys::lzr_pktmbuf_mtod(m).cast::<u8>(),
+                    usize::from(mbuf.data_len),
+                )
+            };
+            delivered += 1;
+        }
+        if delivered > 0 {
+            on_batch(&frames[..delivered]);
+        }
+        drop(batch);
+        self.frames += delivered as u64;
+        delivered
+    }
 }
 
 /// Returns an allocated mbuf to its pool unless the frame was queued (also if the fill closure panics).
