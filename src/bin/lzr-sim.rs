@@ -131,7 +131,7 @@ mod dpdk_run {
 
     use lzr::port::dpdk::{Device, DpdkPort, Eal, PortConfig};
     use lzr::port::{format_mac, Port, QueuePair, RxQueue, TxQueue};
-    use lzr::sim::{Responder, ResponderCounters, TxSink};
+    use lzr::sim::{FrameSink, Responder, ResponderCounters, TxSink};
     use lzr::wire::MacAddr;
 
     use super::{population, Args};
@@ -149,6 +149,54 @@ mod dpdk_run {
         unsafe {
             libc::signal(libc::SIGINT, handler);
             libc::signal(libc::SIGTERM, handler);
+        }
+    }
+
+    /// What crossed the port, from the queues' own counters (the memif port's are reset when the peer leaves)
+    /// plus bytes counted here.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Wire {
+        frames_in: u64,
+        bytes_in: u64,
+        rx_dropped: u64,
+        /// Frames the device accepted.
+        frames_out: u64,
+        /// Bytes of the frames queued for sending.
+        bytes_out: u64,
+        /// Frames queued but not sent (ring full, no buffer, bad length).
+        tx_dropped: u64,
+    }
+
+    impl Wire {
+        fn merge(&mut self, o: &Wire) {
+            self.frames_in += o.frames_in;
+            self.bytes_in += o.bytes_in;
+            self.rx_dropped += o.rx_dropped;
+            self.frames_out += o.frames_out;
+            self.bytes_out += o.bytes_out;
+            self.tx_dropped += o.tx_dropped;
+        }
+    }
+
+    /// A sink that counts the bytes of the frames its inner sink accepted.
+    struct Counting<S> {
+        inner: S,
+        bytes: u64,
+    }
+
+    impl<S: FrameSink> Counting<S> {
+        fn new(inner: S) -> Self {
+            Counting { inner, bytes: 0 }
+        }
+    }
+
+    impl<S: FrameSink> FrameSink for Counting<S> {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            let ok = self.inner.send(frame);
+            if ok {
+                self.bytes += frame.len() as u64;
+            }
+            ok
         }
     }
 
@@ -232,6 +280,7 @@ mod dpdk_run {
         // seen at the receiving end.
         let epoch = Instant::now();
         let syn_window = Arc::new(Mutex::new(SynWindow::default()));
+        let wires = Arc::new(Mutex::new(Wire::default()));
         let quit = Arc::new(AtomicBool::new(false));
         let jobs: Vec<_> = port
             .take_queues()
@@ -240,23 +289,28 @@ mod dpdk_run {
                 let population = population.clone();
                 let totals = totals.clone();
                 let syn_window = syn_window.clone();
+                let wires = wires.clone();
                 let quit = quit.clone();
                 move || {
                     let mut responder = Responder::new(population, mac);
                     let clock = lzr::engine::Clock::new();
                     let mut idle = 0u32;
                     let mut window = SynWindow::default();
+                    let mut wire = Wire::default();
                     while !quit.load(Ordering::Relaxed) {
                         let now = clock.now_ns();
                         let (rx, tx) = queue.split();
                         let syns = responder.counters().syns;
+                        let mut sink = Counting::new(TxSink(&mut *tx));
                         let got = rx.recv_burst(|frame| {
-                            responder.handle(frame, now, &mut TxSink(&mut *tx))
+                            wire.bytes_in += frame.len() as u64;
+                            responder.handle(frame, now, &mut sink)
                         });
                         if responder.counters().syns > syns {
                             window.saw(epoch.elapsed().as_nanos() as u64);
                         }
-                        let released = responder.poll(now, &mut TxSink(&mut *tx));
+                        let released = responder.poll(now, &mut sink);
+                        wire.bytes_out += sink.bytes;
                         tx.flush();
                         if got + released == 0 {
                             idle += 1;
@@ -272,6 +326,14 @@ mod dpdk_run {
                     }
                     if let Ok(mut w) = syn_window.lock() {
                         w.merge(&window);
+                    }
+                    let q = queue.stats();
+                    wire.frames_in = q.rx_frames;
+                    wire.rx_dropped = q.rx_dropped;
+                    wire.frames_out = q.tx_frames;
+                    wire.tx_dropped = q.tx_dropped + q.tx_no_buffer + q.tx_bad_length;
+                    if let Ok(mut w) = wires.lock() {
+                        w.merge(&wire);
                     }
                     0
                 }
@@ -290,6 +352,7 @@ mod dpdk_run {
         let counters = totals.lock().map(|t| t.clone()).unwrap_or_default();
         let window = syn_window.lock().map(|w| *w).unwrap_or_default();
         let syn_seconds = window.seconds();
+        let wire = wires.lock().map(|w| *w).unwrap_or_default();
         let line = serde_json::json!({
             "device": info.name,
             "driver": info.driver,
@@ -299,6 +362,10 @@ mod dpdk_run {
             "workers_ok": codes.iter().all(|c| *c == 0),
             "port_stats": stats,
             "responder": counters,
+            "wire": {
+                "frames_in": wire.frames_in, "bytes_in": wire.bytes_in, "rx_dropped": wire.rx_dropped,
+                "frames_out": wire.frames_out, "bytes_out": wire.bytes_out, "tx_dropped": wire.tx_dropped,
+            },
             "syn_seconds": syn_seconds,
             "syn_rate": if syn_seconds > 0.0 { counters.syns as f64 / syn_seconds } else { 0.0 },
         });
