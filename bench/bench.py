@@ -39,6 +39,8 @@ PAPER = {
     23: {"saved": 78, "speedup": 3.9}, 5672: {"saved": 70, "speedup": 1.9}, 5900: {"saved": 79, "speedup": 2.0},
     27017: {"saved": 66, "speedup": 1.6}, 62220: {"saved": 68, "speedup": 2.7}, 47808: {"saved": 87, "speedup": 2.0},
 }
+# The search does not go below this rate (a run at it already takes 2^16 / MIN_RATE seconds of sending).
+MIN_RATE = 10_000
 SCANNER_IP = "198.18.0.2"
 GATEWAY_MAC = "02:00:00:00:00:01"
 # Both processes' lcores float over both CPUs: on a shared 2-vCPU machine, pinning the two busy workers and
@@ -207,6 +209,7 @@ class Bench:
         lost_to_lzr = max(0, wire["frames_out"] - lzr.get("received", 0))
         wrong = check["missing"] + check["mismatched"] + check["duplicates"] + check["bad_lines"]
         drops = (lzr.get("drops", 0) + lzr.get("table_full", 0) + wire["rx_dropped"] + wire["tx_dropped"]
+                 + wire["tx_no_buffer"] + wire["tx_bad_length"]
                  + sim["responder"]["send_failed"] + sim["responder"]["malformed"])
         identifiable = t["expected"] + t["unexpected"]
         zg = truth["zgrab_model"]["cost"]
@@ -219,6 +222,13 @@ class Bench:
             "cpu_us_per_target": round(cpu / hosts * 1e6, 3),
             "syn_rate": round(sim["syn_rate"]), "syn_seconds": round(sim["syn_seconds"], 3),
             "lost_frames": lost_to_sim + lost_to_lzr, "drops": drops, "wrong_records": wrong,
+            "loss_detail": {"lost_to_sim": lost_to_sim, "lost_to_lzr": lost_to_lzr,
+                            "lzr_drops": lzr.get("drops", 0), "lzr_table_full": lzr.get("table_full", 0),
+                            "sim_rx_dropped": wire["rx_dropped"], "sim_tx_dropped": wire["tx_dropped"],
+                            "sim_tx_no_buffer": wire["tx_no_buffer"], "sim_tx_bad_length": wire["tx_bad_length"],
+                            "sim_send_failed": sim["responder"]["send_failed"],
+                            "missing": check["missing"], "mismatched": check["mismatched"],
+                            "duplicates": check["duplicates"]},
             "loss": lost_to_sim + lost_to_lzr + drops + wrong > 0,
             "records": check["rows"], "truth": t, "check": {k: check[k] for k in
                                                            ("matched", "mismatched", "missing", "duplicates", "found",
@@ -240,11 +250,24 @@ class Bench:
             },
         }
 
+    def try_rate(self, port, rate):
+        """One run at `rate`; a lossy run is repeated once, since on a shared machine a single stall of either
+        process can overflow a ring at any rate. Loss-free if either run was (the table says how many tries)."""
+        r = self.run_once(port, rate)
+        r["tries"] = 1
+        if r["loss"]:
+            again = self.run_once(port, rate)
+            again["tries"] = 2
+            again["first_try"] = {k: r[k] for k in ("syn_rate", "lost_frames", "drops", "wrong_records")}
+            if not again["loss"]:
+                r = again
+        log(f"  {rate:.0f} pps: arrived {r['syn_rate']} pps, loss={r['loss']} ({r['tries']} tries, "
+            f"lost {r['lost_frames']}, drops {r['drops']}, wrong {r['wrong_records']})")
+        return r
+
     def profile(self, port):
         log(f"port {port} ({PROFILES[port]}): 1 Gb/s of SYNs ({LINE_RATE_PPS} pps)")
-        gig = self.run_once(port, LINE_RATE_PPS)
-        log(f"  1G: SYNs arrived at {gig['syn_rate']} pps, loss={gig['loss']} (lost {gig['lost_frames']}, "
-            f"drops {gig['drops']}, wrong {gig['wrong_records']}), {gig['seconds']} s")
+        gig = self.try_rate(port, LINE_RATE_PPS)
         tried = [gig]
         best = gig if not gig["loss"] else None
         lo, hi = (LINE_RATE_PPS, None) if best else (None, LINE_RATE_PPS)
@@ -257,11 +280,17 @@ class Bench:
                 rate = min(hi / 2, max(gig["syn_rate"] * 0.8, 1000)) if len(tried) == 1 else hi / 2
             else:
                 break
-            r = self.run_once(port, rate)
+            if rate < MIN_RATE:
+                break
+            r = self.try_rate(port, rate)
             tried.append(r)
-            log(f"  {rate:.0f} pps: arrived {r['syn_rate']} pps, loss={r['loss']}")
             if r["loss"]:
                 hi = rate
+            elif best is not None and r["syn_rate"] < 1.1 * best["syn_rate"]:
+                # Asking more no longer sends more: lzr's pacer is at its limit here, with no loss.
+                if r["syn_rate"] > best["syn_rate"]:
+                    lo, best = rate, r
+                break
             else:
                 lo, best = rate, r
         # Bisect (geometric) between the best loss-free rate and the lowest lossy one.
@@ -269,15 +298,15 @@ class Bench:
             if lo is None or hi is None or hi / lo < 1.15:
                 break
             rate = math.sqrt(lo * hi)
-            r = self.run_once(port, rate)
+            r = self.try_rate(port, rate)
             tried.append(r)
-            log(f"  {rate:.0f} pps: arrived {r['syn_rate']} pps, loss={r['loss']}")
             if r["loss"]:
                 hi = rate
             else:
                 lo, best = rate, r
         return {"port": port, "gig": gig, "best": best, "tried": [
-            {k: r[k] for k in ("rate", "hosts", "syn_rate", "loss", "lost_frames", "drops", "wrong_records", "seconds")}
+            {k: r[k] for k in ("rate", "hosts", "syn_rate", "loss", "lost_frames", "drops", "wrong_records", "seconds",
+                               "tries")}
             for r in tried]}
 
 

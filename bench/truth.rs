@@ -177,7 +177,10 @@ impl Rows {
     /// Counts one record: its outcome and (for data) its label; `expected_protocol` is the profile's.
     pub fn add(&mut self, outcome: Outcome, label: &str, expected_protocol: &str) {
         self.records += 1;
-        *self.outcomes.entry(outcome.as_str().to_string()).or_default() += 1;
+        *self
+            .outcomes
+            .entry(outcome.as_str().to_string())
+            .or_default() += 1;
         *self.labels.entry(label.to_string()).or_default() += 1;
         match outcome {
             Outcome::NoSynAck | Outcome::Closed => return,
@@ -319,7 +322,8 @@ fn check(
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut seen_rows = Rows::default();
     let mut seen_hosts: HashSet<(Ipv4Addr, u16)> = HashSet::new();
-    let (mut matched, mut mismatched, mut duplicates, mut foreign, mut bad_lines) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut matched, mut mismatched, mut duplicates, mut foreign, mut bad_lines) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut found, mut found_expected) = (0u64, 0u64);
     let mut examples: Vec<String> = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -359,8 +363,14 @@ fn check(
             if examples.len() < 5 {
                 examples.push(format!(
                     "{}:{} got {} {} via {:?}, want {:?} {} via {:?}",
-                    seen.addr, seen.port, seen.outcome.as_str(), seen.label, seen.handshake,
-                    want.outcome.map(Outcome::as_str), want.label, want.handshake
+                    seen.addr,
+                    seen.port,
+                    seen.outcome.as_str(),
+                    seen.label,
+                    seen.handshake,
+                    want.outcome.map(Outcome::as_str),
+                    want.label,
+                    want.handshake
                 ));
             }
         }
@@ -371,7 +381,13 @@ fn check(
     for i in 0..space.len() {
         let addr = space.nth(i);
         let port = profile.port;
-        if !seen_hosts.contains(&(addr, port)) && population.host(addr, port).expect(list, matcher, haf).outcome.is_some() {
+        if !seen_hosts.contains(&(addr, port))
+            && population
+                .host(addr, port)
+                .expect(list, matcher, haf)
+                .outcome
+                .is_some()
+        {
             missing += 1;
         }
     }
@@ -398,7 +414,8 @@ pub fn run(
     }
     for profile in profiles {
         let list_text = handshakes.unwrap_or(&profile.protocol);
-        let list = HandshakeList::parse(list_text).map_err(|e| format!("--handshakes {list_text}: {e}"))?;
+        let list = HandshakeList::parse(list_text)
+            .map_err(|e| format!("--handshakes {list_text}: {e}"))?;
         let line = report(population, profile, &list, haf, records)?;
         println!("{line}");
     }
@@ -410,9 +427,11 @@ mod tests {
     use super::*;
 
     fn population(port: u16) -> Population {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("config/populations/port{port}.toml"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("config/populations/port{port}.toml"));
         let profile = Profile::load(&path).expect("profile").among_synack();
-        Population::new("198.18.128.0/22".parse().expect("space"), vec![profile], 3).expect("population")
+        Population::new("198.18.128.0/22".parse().expect("space"), vec![profile], 3)
+            .expect("population")
     }
 
     #[test]
@@ -421,16 +440,39 @@ mod tests {
         let list = HandshakeList::parse("mongodb").expect("list");
         let matcher = Matcher::new(&list);
         let space = pop.space();
-        let hosts: Vec<Host> = (0..space.len()).map(|i| pop.host(space.nth(i), 27017)).collect();
-        let find = |b: fn(&Behaviour) -> bool| hosts.iter().find(|h| b(&h.behaviour)).copied().expect("host");
+        let hosts: Vec<Host> = (0..space.len())
+            .map(|i| pop.host(space.nth(i), 27017))
+            .collect();
+        let find = |b: fn(&Behaviour) -> bool| {
+            hosts
+                .iter()
+                .find(|h| b(&h.behaviour))
+                .copied()
+                .expect("host")
+        };
         let never = zgrab_cost(&find(|b| *b == Behaviour::NeverAcks), &list, &matcher).0;
-        let rst = zgrab_cost(&find(|b| *b == Behaviour::RstAfterHandshake), &list, &matcher).0;
+        let rst = zgrab_cost(
+            &find(|b| *b == Behaviour::RstAfterHandshake),
+            &list,
+            &matcher,
+        )
+        .0;
         // ZMap 2 out + 1 in; connection SYN, ACK, 6 × request, FIN out; SYN-ACK in.
-        assert_eq!((never.packets_out, never.packets_in), (2 + 2 + 6 + 1, 1 + 1));
+        assert_eq!(
+            (never.packets_out, never.packets_in),
+            (2 + 2 + 6 + 1, 1 + 1)
+        );
         assert_eq!((rst.packets_out, rst.packets_in), (2 + 3, 1 + 2));
         assert_eq!(never.bytes_out, 4 * 60 + 6 * (54 + 58) + 60);
-        let (speaks, identified) = zgrab_cost(&find(|b| matches!(b, Behaviour::Speaks(_))), &list, &matcher);
-        assert!(speaks.bytes_in > 3 * 60, "the answer's bytes are counted: {speaks:?}");
+        let (speaks, identified) = zgrab_cost(
+            &find(|b| matches!(b, Behaviour::Speaks(_))),
+            &list,
+            &matcher,
+        );
+        assert!(
+            speaks.bytes_in > 3 * 60,
+            "the answer's bytes are counted: {speaks:?}"
+        );
         assert!(identified || !find(|b| matches!(b, Behaviour::Speaks(_))).expected);
     }
 
@@ -441,11 +483,19 @@ mod tests {
         let list = HandshakeList::parse("http").expect("list");
         let r = report(&pop, &profile, &list, false, None).expect("report");
         let t = &r["truth"];
-        assert_eq!(t["synack"], 1024, "every address of the /22 SYN-ACKs among SYN-ACKers: {r}");
-        let parts = t["zero_window"].as_u64().unwrap() + t["rst"].as_u64().unwrap() + t["acks_data"].as_u64().unwrap();
+        assert_eq!(
+            t["synack"], 1024,
+            "every address of the /22 SYN-ACKs among SYN-ACKers: {r}"
+        );
+        let parts = t["zero_window"].as_u64().unwrap()
+            + t["rst"].as_u64().unwrap()
+            + t["acks_data"].as_u64().unwrap();
         assert!(parts <= 1024);
         assert!(t["expected"].as_u64().unwrap() > 800, "{r}");
-        assert!(r["zgrab_model"]["expected_identified"].as_u64().unwrap() > 800, "{r}");
+        assert!(
+            r["zgrab_model"]["expected_identified"].as_u64().unwrap() > 800,
+            "{r}"
+        );
     }
 
     #[test]
@@ -462,9 +512,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lzr-truth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("records.json");
-        let good = format!(r#"{{"saddr":"{}","sport":80,"outcome":"data","fingerprint":"http","handshake":"http"}}"#, web.addr);
-        let other = if space.nth(0) == web.addr { space.nth(1) } else { space.nth(0) };
-        let wrong = format!(r#"{{"saddr":"{other}","sport":80,"outcome":"data","fingerprint":"tls","handshake":"http"}}"#);
+        let good = format!(
+            r#"{{"saddr":"{}","sport":80,"outcome":"data","fingerprint":"http","handshake":"http"}}"#,
+            web.addr
+        );
+        let other = if space.nth(0) == web.addr {
+            space.nth(1)
+        } else {
+            space.nth(0)
+        };
+        let wrong = format!(
+            r#"{{"saddr":"{other}","sport":80,"outcome":"data","fingerprint":"tls","handshake":"http"}}"#
+        );
         std::fs::write(&path, format!("{good}\n{good}\nnot json\n{wrong}\n")).expect("write");
         let c = check(&pop, &profile, &list, false, &matcher, &path).expect("check");
         std::fs::remove_dir_all(&dir).ok();
@@ -472,7 +531,8 @@ mod tests {
         assert_eq!(c["bad_lines"], 1, "{c}");
         assert_eq!(c["found_expected"], 1, "{c}");
         let want = pop.host(other, 80).expect(&list, &matcher, false);
-        let other_right = want.outcome == Some(Outcome::Data) && want.label == "tls" && want.handshake == Some(0);
+        let other_right =
+            want.outcome == Some(Outcome::Data) && want.label == "tls" && want.handshake == Some(0);
         assert_eq!(c["matched"], 1 + u64::from(other_right), "{c}");
         assert_eq!(c["mismatched"], u64::from(!other_right), "{c}");
         // Every address SYN-ACKs (among SYN-ACKers), so every host but the two written is missing.

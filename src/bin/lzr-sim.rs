@@ -75,7 +75,14 @@ fn main() -> ExitCode {
     env_logger::init();
     let args = Args::parse();
     let result = if args.truth {
-        population(&args).and_then(|p| truth::run(&p, args.handshakes.as_deref(), args.haf, args.check.as_deref()))
+        population(&args).and_then(|p| {
+            truth::run(
+                &p,
+                args.handshakes.as_deref(),
+                args.haf,
+                args.check.as_deref(),
+            )
+        })
     } else {
         run(args)
     };
@@ -163,8 +170,11 @@ mod dpdk_run {
         frames_out: u64,
         /// Bytes of the frames queued for sending.
         bytes_out: u64,
-        /// Frames queued but not sent (ring full, no buffer, bad length).
+        /// Frames queued but not taken by the device (ring full).
         tx_dropped: u64,
+        /// Frames not queued: no free mbuf, or longer than one mbuf.
+        tx_no_buffer: u64,
+        tx_bad_length: u64,
     }
 
     impl Wire {
@@ -175,6 +185,8 @@ mod dpdk_run {
             self.frames_out += o.frames_out;
             self.bytes_out += o.bytes_out;
             self.tx_dropped += o.tx_dropped;
+            self.tx_no_buffer += o.tx_no_buffer;
+            self.tx_bad_length += o.tx_bad_length;
         }
     }
 
@@ -331,7 +343,9 @@ mod dpdk_run {
                     wire.frames_in = q.rx_frames;
                     wire.rx_dropped = q.rx_dropped;
                     wire.frames_out = q.tx_frames;
-                    wire.tx_dropped = q.tx_dropped + q.tx_no_buffer + q.tx_bad_length;
+                    wire.tx_dropped = q.tx_dropped;
+                    wire.tx_no_buffer = q.tx_no_buffer;
+                    wire.tx_bad_length = q.tx_bad_length;
                     if let Ok(mut w) = wires.lock() {
                         w.merge(&wire);
                     }
@@ -365,6 +379,7 @@ mod dpdk_run {
             "wire": {
                 "frames_in": wire.frames_in, "bytes_in": wire.bytes_in, "rx_dropped": wire.rx_dropped,
                 "frames_out": wire.frames_out, "bytes_out": wire.bytes_out, "tx_dropped": wire.tx_dropped,
+                "tx_no_buffer": wire.tx_no_buffer, "tx_bad_length": wire.tx_bad_length,
             },
             "syn_seconds": syn_seconds,
             "syn_rate": if syn_seconds > 0.0 { counters.syns as f64 / syn_seconds } else { 0.0 },
