@@ -122,7 +122,8 @@ def chart(result, path):
     a.set_xlabel("port (profile)")
     a.set_ylabel("bandwidth saved vs ZMap+ZGrab (%)")
     a.set_title("Bandwidth saved vs the full-handshake baseline")
-    a.legend(fontsize=8, loc="lower right")
+    a.set_ylim(0, 115)
+    a.legend(fontsize=8, loc="upper left", ncol=3)
     b.bar([i - w / 2 for i in x], [p["gig"]["syn_rate"] / 1e3 for p in profiles], w, label="asked 1 Gb/s: SYNs arrived")
     b.bar([i + w / 2 for i in x], [p["best"]["syn_rate"] / 1e3 for p in profiles], w, label="highest loss-free")
     b.axhline(LINE_RATE_PPS / 1e3, color="red", linestyle="--", linewidth=1, label="1 Gb/s (1488 kpps)")
@@ -131,7 +132,8 @@ def chart(result, path):
     b.set_ylabel("SYN rate (kpps)")
     b.set_yscale("log")
     b.set_title("SYN rate over memif (every host SYN-ACKs)")
-    b.legend(fontsize=8, loc="lower right")
+    b.set_ylim(10, 8000)
+    b.legend(fontsize=8, loc="upper left", ncol=2)
     m = result["machine"]
     fig.suptitle(f"lzr on a simulated Internet (Table 4 mixes) — {m['cpu']}, {m['cores']} vCPU shared, DPDK {m['dpdk']}",
                  fontsize=10)
@@ -148,7 +150,7 @@ def write(result, out_dir):
     parts = [
         "# lzr on a simulated Internet: the paper's Table 4 experiment",
         "",
-        f"Produced by `{result['command']}` ({result['mode']} mode) on {result['started']}. Method, cost model and "
+        f"Produced by `{result['command'].strip()}` ({result['mode']} mode) on {result['started']}. Method, cost model and "
         "caveats: [docs/benchmarks.md](../../docs/benchmarks.md).",
         "",
         f"**Machine:** {m['cpu']}, {m['cores']} vCPUs (shared with other work: load average "
