@@ -123,7 +123,7 @@ def chart(result, path):
     a.set_ylabel("bandwidth saved vs ZMap+ZGrab (%)")
     a.set_title("Bandwidth saved vs the full-handshake baseline")
     a.set_ylim(0, 115)
-    a.legend(fontsize=8, loc="upper left", ncol=3)
+    a.legend(fontsize=8, loc="upper left")
     b.bar([i - w / 2 for i in x], [p["gig"]["syn_rate"] / 1e3 for p in profiles], w, label="asked 1 Gb/s: SYNs arrived")
     b.bar([i + w / 2 for i in x], [p["best"]["syn_rate"] / 1e3 for p in profiles], w, label="highest loss-free")
     b.axhline(LINE_RATE_PPS / 1e3, color="red", linestyle="--", linewidth=1, label="1 Gb/s (1488 kpps)")
