@@ -71,6 +71,7 @@ def stop_all():
 
 
 def on_signal(signum, _frame):
+    log(f"signal {signum}: stopping the processes this script started")
     stop_all()
     sys.exit(128 + signum)
 
