@@ -175,6 +175,8 @@ class Bench:
                          "--handshakes", handshakes, "--rate", str(int(rate)), "--source-ip", SCANNER_IP,
                          "--gateway-mac", GATEWAY_MAC, "--device", f"net_memif0,role=client,socket={sock},rsize=14",
                          "--allow", space, "-f", out, "--status", "off", *TIMERS,
+                         # Room for every host at once (the default 1M refuses SYN-ACKs on 2^21-host runs).
+                         "--flow-capacity", str(max(1 << 20, hosts)),
                          "--eal-args", f"{EAL} --file-prefix lzrbc{tag}"],
                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lzr_err)
             code, cpu, wall = wait_exit_cpu(lzr, limit)
