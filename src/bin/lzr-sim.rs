@@ -6,11 +6,18 @@
 //! `net_memif0,role=client,socket=/run/lzr-sim.sock`). Towards kernel tools (ZGrab2, nmap, curl):
 //! `--device net_tap0,iface=simtap0`, then route the space to simtap0. Runs until SIGINT/SIGTERM or
 //! `--duration`, then prints one JSON line with the port's and the responders' counters.
+//!
+//! `--truth` (no DPDK needed): prints what a loss-free scan of the population should record, the cost of the
+//! full-handshake baseline on the same hosts, and with `--check FILE` how lzr's records compare, host by host
+//! (bench/truth.rs; used by scripts/bench).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+#[path = "../../bench/truth.rs"]
+mod truth;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,8 +30,8 @@ struct Args {
     #[arg(long, allow_hyphen_values = true)]
     eal: Option<String>,
     /// The port: vdev devargs (net_memif0,role=server,socket=PATH or net_tap0,iface=NAME), a port id, or `first`.
-    #[arg(long)]
-    device: String,
+    #[arg(long, required_unless_present = "truth")]
+    device: Option<String>,
     /// Population profile files (one per port); repeatable.
     #[arg(long = "profile")]
     profiles: Vec<PathBuf>,
@@ -43,6 +50,22 @@ struct Args {
     /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
+    /// Every address SYN-ACKs; the profiles' mix among SYN-ACKers (the view of the paper's Table 4, where ZMap
+    /// has already found the SYN-ACKers).
+    #[arg(long)]
+    among_synack: bool,
+    /// Print the ground truth (one JSON line per profile) instead of serving; no DPDK.
+    #[arg(long)]
+    truth: bool,
+    /// With --truth: the handshake list scanned (default: each profile's protocol).
+    #[arg(long, requires = "truth")]
+    handshakes: Option<String>,
+    /// With --truth: HyperACKtive filtering was on.
+    #[arg(long, requires = "truth")]
+    haf: bool,
+    /// With --truth: lzr's records (JSON lines) to compare with the truth, host by host (one profile only).
+    #[arg(long, requires = "truth")]
+    check: Option<PathBuf>,
     /// EAL arguments (after `--`).
     #[arg(last = true, allow_hyphen_values = true)]
     eal_args: Vec<String>,
@@ -51,7 +74,19 @@ struct Args {
 fn main() -> ExitCode {
     env_logger::init();
     let args = Args::parse();
-    match run(args) {
+    let result = if args.truth {
+        population(&args).and_then(|p| {
+            truth::run(
+                &p,
+                args.handshakes.as_deref(),
+                args.haf,
+                args.check.as_deref(),
+            )
+        })
+    } else {
+        run(args)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lzr-sim: {e}");
@@ -73,6 +108,9 @@ fn population(args: &Args) -> Result<lzr::sim::Population, String> {
     }
     if profiles.is_empty() {
         return Err("no population profile: give --profile FILE or --profile-dir DIR".into());
+    }
+    if args.among_synack {
+        profiles = profiles.iter().map(Profile::among_synack).collect();
     }
     Population::new(space, profiles, args.seed).map_err(|e| e.to_string())
 }
@@ -100,7 +138,7 @@ mod dpdk_run {
 
     use lzr::port::dpdk::{Device, DpdkPort, Eal, PortConfig};
     use lzr::port::{format_mac, Port, QueuePair, RxQueue, TxQueue};
-    use lzr::sim::{Responder, ResponderCounters, TxSink};
+    use lzr::sim::{FrameSink, Responder, ResponderCounters, TxSink};
     use lzr::wire::MacAddr;
 
     use super::{population, Args};
@@ -121,13 +159,94 @@ mod dpdk_run {
         }
     }
 
+    /// What crossed the port, from the queues' own counters (the memif port's are reset when the peer leaves)
+    /// plus bytes counted here.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Wire {
+        frames_in: u64,
+        bytes_in: u64,
+        rx_dropped: u64,
+        /// Frames the device accepted.
+        frames_out: u64,
+        /// Bytes of the frames queued for sending.
+        bytes_out: u64,
+        /// Frames queued but not taken by the device (ring full).
+        tx_dropped: u64,
+        /// Frames not queued: no free mbuf, or longer than one mbuf.
+        tx_no_buffer: u64,
+        tx_bad_length: u64,
+    }
+
+    impl Wire {
+        fn merge(&mut self, o: &Wire) {
+            self.frames_in += o.frames_in;
+            self.bytes_in += o.bytes_in;
+            self.rx_dropped += o.rx_dropped;
+            self.frames_out += o.frames_out;
+            self.bytes_out += o.bytes_out;
+            self.tx_dropped += o.tx_dropped;
+            self.tx_no_buffer += o.tx_no_buffer;
+            self.tx_bad_length += o.tx_bad_length;
+        }
+    }
+
+    /// A sink that counts the bytes of the frames its inner sink accepted.
+    struct Counting<S> {
+        inner: S,
+        bytes: u64,
+    }
+
+    impl<S: FrameSink> Counting<S> {
+        fn new(inner: S) -> Self {
+            Counting { inner, bytes: 0 }
+        }
+    }
+
+    impl<S: FrameSink> FrameSink for Counting<S> {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            let ok = self.inner.send(frame);
+            if ok {
+                self.bytes += frame.len() as u64;
+            }
+            ok
+        }
+    }
+
+    /// When SYNs arrived: first and last burst (ns since the run's start).
+    #[derive(Clone, Copy, Debug, Default)]
+    struct SynWindow {
+        first: Option<u64>,
+        last: u64,
+    }
+
+    impl SynWindow {
+        fn saw(&mut self, ns: u64) {
+            self.first.get_or_insert(ns);
+            self.last = self.last.max(ns);
+        }
+        fn merge(&mut self, o: &SynWindow) {
+            if let Some(f) = o.first {
+                self.first = Some(self.first.map_or(f, |s| s.min(f)));
+                self.last = self.last.max(o.last);
+            }
+        }
+        fn seconds(&self) -> f64 {
+            self.first.map_or(0.0, |f| (self.last - f) as f64 / 1e9)
+        }
+    }
+
     /// Idle polls before a worker pauses briefly, so an idle simulator does not hog a shared CPU.
     const SPIN_BEFORE_PAUSE: u32 = 1024;
     const PAUSE: Duration = Duration::from_micros(50);
 
     pub fn run(args: Args) -> Result<(), String> {
         let population = Arc::new(population(&args)?);
-        let device: Device = args.device.parse().map_err(|e| format!("{e}"))?;
+        let device: Device = args
+            .device
+            .as_deref()
+            .ok_or("--device is required")?
+            .parse()
+            .map_err(|e| format!("{e}"))?;
         let mut eal_args: Vec<String> = args
             .eal
             .as_deref()
@@ -169,6 +288,11 @@ mod dpdk_run {
         );
 
         let totals = Arc::new(Mutex::new(ResponderCounters::default()));
+        // First and last instant a SYN arrived (ns since `epoch`), over all workers: the achieved SYN rate as
+        // seen at the receiving end.
+        let epoch = Instant::now();
+        let syn_window = Arc::new(Mutex::new(SynWindow::default()));
+        let wires = Arc::new(Mutex::new(Wire::default()));
         let quit = Arc::new(AtomicBool::new(false));
         let jobs: Vec<_> = port
             .take_queues()
@@ -176,18 +300,29 @@ mod dpdk_run {
             .map(|mut queue| {
                 let population = population.clone();
                 let totals = totals.clone();
+                let syn_window = syn_window.clone();
+                let wires = wires.clone();
                 let quit = quit.clone();
                 move || {
                     let mut responder = Responder::new(population, mac);
                     let clock = lzr::engine::Clock::new();
                     let mut idle = 0u32;
+                    let mut window = SynWindow::default();
+                    let mut wire = Wire::default();
                     while !quit.load(Ordering::Relaxed) {
                         let now = clock.now_ns();
                         let (rx, tx) = queue.split();
+                        let syns = responder.counters().syns;
+                        let mut sink = Counting::new(TxSink(&mut *tx));
                         let got = rx.recv_burst(|frame| {
-                            responder.handle(frame, now, &mut TxSink(&mut *tx))
+                            wire.bytes_in += frame.len() as u64;
+                            responder.handle(frame, now, &mut sink)
                         });
-                        let released = responder.poll(now, &mut TxSink(&mut *tx));
+                        if responder.counters().syns > syns {
+                            window.saw(epoch.elapsed().as_nanos() as u64);
+                        }
+                        let released = responder.poll(now, &mut sink);
+                        wire.bytes_out += sink.bytes;
                         tx.flush();
                         if got + released == 0 {
                             idle += 1;
@@ -200,6 +335,19 @@ mod dpdk_run {
                     }
                     if let Ok(mut t) = totals.lock() {
                         t.merge(responder.counters());
+                    }
+                    if let Ok(mut w) = syn_window.lock() {
+                        w.merge(&window);
+                    }
+                    let q = queue.stats();
+                    wire.frames_in = q.rx_frames;
+                    wire.rx_dropped = q.rx_dropped;
+                    wire.frames_out = q.tx_frames;
+                    wire.tx_dropped = q.tx_dropped;
+                    wire.tx_no_buffer = q.tx_no_buffer;
+                    wire.tx_bad_length = q.tx_bad_length;
+                    if let Ok(mut w) = wires.lock() {
+                        w.merge(&wire);
                     }
                     0
                 }
@@ -216,6 +364,9 @@ mod dpdk_run {
         let codes: Vec<i32> = launched.into_iter().map(|job| job.wait()).collect();
         let stats = port.close();
         let counters = totals.lock().map(|t| t.clone()).unwrap_or_default();
+        let window = syn_window.lock().map(|w| *w).unwrap_or_default();
+        let syn_seconds = window.seconds();
+        let wire = wires.lock().map(|w| *w).unwrap_or_default();
         let line = serde_json::json!({
             "device": info.name,
             "driver": info.driver,
@@ -225,6 +376,13 @@ mod dpdk_run {
             "workers_ok": codes.iter().all(|c| *c == 0),
             "port_stats": stats,
             "responder": counters,
+            "wire": {
+                "frames_in": wire.frames_in, "bytes_in": wire.bytes_in, "rx_dropped": wire.rx_dropped,
+                "frames_out": wire.frames_out, "bytes_out": wire.bytes_out, "tx_dropped": wire.tx_dropped,
+                "tx_no_buffer": wire.tx_no_buffer, "tx_bad_length": wire.tx_bad_length,
+            },
+            "syn_seconds": syn_seconds,
+            "syn_rate": if syn_seconds > 0.0 { counters.syns as f64 / syn_seconds } else { 0.0 },
         });
         println!("{line}");
         drop(eal);
