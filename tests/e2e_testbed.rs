@@ -285,7 +285,7 @@ fn run_zmap(z: &ZmapArgs, port: u16, addrs: &[String], stdin: &Mutex<std::proces
         cmd.args(["netns", "exec", &z.ns, "zmap", "-q", "-S", &z.src, "-G", &z.gateway_mac, "-i", &z.iface, "-b"]);
         cmd.arg(&z.blocklist);
         cmd.args(["--output-filter=success = 1 && repeat = 0", "-f", "saddr,daddr,sport,dport,seqnum,acknum,window"]);
-        // -t bounds zmap's sending (and so the read loop below): it exits after that plus its 1 s cooldown.
+        // -t bounds zmap's sending (and so the read loop below): it exits after that plus its cooldown.
         // -c 3: ZMap waits 3 s for late SYN-ACKs (a loaded 2-core CI machine can delay its capture thread).
         cmd.args(["-O", "json", "-c", "3", "-t", "30", "-p", &port.to_string()]);
         cmd.args(addrs);
