@@ -31,6 +31,8 @@ pub struct RunReport {
     pub engine: EngineCounters,
     pub flow: FlowCounters,
     pub port: PortStats,
+    /// The workers' queue pairs, summed: frames the device's TX ring refused, oversized frames dropped on RX.
+    pub queue: crate::port::QueueStats,
     pub runtime: Duration,
     /// The original's summary (§8.4) plus our outcome counts, as printed.
     pub summary: String,
@@ -134,9 +136,11 @@ pub fn run_with_queues<Q: QueuePair + 'static, L: Launch>(
     let counts = management.counts.clone();
     launcher.wait();
     let mut report = RunReport { management: counts, port: port_stats(), runtime: start.elapsed(), ..RunReport::default() };
-    for WorkerReport { engine, flow } in fleet.reports() {
+    for WorkerReport { engine, flow, queue } in fleet.reports() {
         report.engine.merge(&engine);
         report.flow.merge(&flow);
+        report.queue.tx_dropped += queue.tx_dropped;
+        report.queue.rx_dropped += queue.rx_dropped;
     }
     report.summary = summary_text(&report, writer);
     Ok(report)
@@ -165,7 +169,7 @@ fn summary_text(r: &RunReport, writer: &RecordWriter) -> String {
         f.syns_opened, f.cookie_flows, f.zmap_flows, f.duplicate_targets, f.table_full, m.records
     ));
     line(format!(
-        "packets: {} received, {} sent; dropped: {} unparsable, {} bad TCP checksum, {} stray SYN-ACKs, {} stray segments, {} rejected, {} hand-offs lost, {} not sent; port: {} missed, {} no mbuf",
+        "packets: {} received, {} sent; dropped: {} unparsable, {} bad TCP checksum, {} stray SYN-ACKs, {} stray segments, {} rejected, {} hand-offs lost, {} not sent; port: {} missed, {} no mbuf, {} refused by the TX ring, {} too long to receive",
         e.rx_frames,
         e.tx_segments,
         e.parse_drops.total(),
@@ -176,7 +180,9 @@ fn summary_text(r: &RunReport, writer: &RecordWriter) -> String {
         e.handoff_full,
         e.tx_refused,
         r.port.imissed,
-        r.port.rx_nombuf
+        r.port.rx_nombuf,
+        r.queue.tx_dropped,
+        r.queue.rx_dropped
     ));
     if e.zmap_out + e.zmap_in + e.zmap_lost > 0 {
         line(format!("zmap tap: {} probes out, {} answers back, {} answers lost", e.zmap_out, e.zmap_in, e.zmap_lost));

@@ -100,6 +100,8 @@ pub struct WorkerSetup {
 pub struct WorkerReport {
     pub engine: EngineCounters,
     pub flow: FlowCounters,
+    /// The worker's queue pair's own counters (frames the device refused, multi-segment frames dropped).
+    pub queue: crate::port::QueueStats,
 }
 
 /// What becomes of one received frame.
@@ -127,7 +129,7 @@ pub fn run_worker<Q: QueuePair>(
 ) -> WorkerReport {
     let Some(mut worker) = Worker::new(setup, links, exception) else { return WorkerReport::default() };
     worker.run(&mut queue);
-    worker.report()
+    WorkerReport { queue: queue.stats(), ..worker.report() }
 }
 
 /// A worker its caller drives one loop turn at a time, on the caller's thread: for the engine benchmark, which
@@ -212,7 +214,7 @@ impl Worker {
     }
 
     fn report(&self) -> WorkerReport {
-        WorkerReport { engine: self.counters.clone(), flow: self.shard.counters().clone() }
+        WorkerReport { engine: self.counters.clone(), flow: self.shard.counters().clone(), queue: Default::default() }
     }
 
     fn run<Q: QueuePair>(&mut self, queue: &mut Q) {
