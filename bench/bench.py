@@ -358,8 +358,6 @@ def main():
     ap.add_argument("--ports", default=",".join(str(p) for p in PROFILES), help="profiles to run (ports)")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
-    ap.add_argument("--zgrab2", help="path to zgrab2 (not packaged by Debian)")
-    ap.add_argument("--lzr-go", help="path to the original LZR binary")
     ap.add_argument("--no-micro", action="store_true", help="skip the microbenchmarks")
     ap.add_argument("--command", default="scripts/bench", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -376,11 +374,10 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     bench = Bench(args)
     result = {"machine": machine(), "command": args.command, "mode": "full" if args.full else "quick",
-              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "profiles": [], "peers": {}}
+              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "profiles": []}
     try:
         for port in ports:
             result["profiles"].append(bench.profile(port))
-        result["peers"] = peers(args)
         if not args.no_micro:
             result["micro"] = microbenchmarks(args)
         result["machine"]["load_average_end"] = os.getloadavg()
@@ -393,21 +390,6 @@ def main():
     import report  # bench/report.py: the markdown table and the chart
     report.write(result, args.out)
     log(f"wrote {args.out}/latest.json, latest.md, latest.png")
-
-
-def peers(args):
-    """ZGrab2 and the original LZR are not packaged; they run only when given, and are otherwise reported as
-    not available (they were not available where the committed results were made)."""
-    out = {}
-    for name, path in (("zgrab2", args.zgrab2), ("lzr-go", args.lzr_go)):
-        if not path:
-            out[name] = "not available (no path given)"
-        elif not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            out[name] = f"not available ({path} is not an executable)"
-        else:
-            out[name] = (f"{path} found, but this bench has no runner for it yet: it needs the simulator on a "
-                         "tap (docs/benchmarks.md, 'Peers')")
-    return out
 
 
 if __name__ == "__main__":
