@@ -275,6 +275,12 @@ impl Worker {
 
     /// Feeds one event to the flow shard, turning its actions into frames on `tx`.
     fn event<T: TxQueue>(&mut self, event: Event<'_>, now: u64, tx: &mut T) {
+        self.drive(tx, |shard, probes, sink| shard.handle(event, now, probes, sink));
+    }
+
+    /// Runs `f` on the flow shard with the probe lengths it asks for and the sink that turns its actions into
+    /// frames on `tx` (and its finished flows into records).
+    fn drive<T: TxQueue>(&mut self, tx: &mut T, f: impl FnOnce(&mut FlowShard, &CachingProbes<'_>, &mut Emitter<'_, T>)) {
         let mut sink = Emitter {
             tx,
             templates: &mut self.templates,
@@ -285,7 +291,7 @@ impl Worker {
             counters: &mut self.counters,
         };
         let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
-        self.shard.handle(event, now, &probes, &mut sink);
+        f(&mut self.shard, &probes, &mut sink);
     }
 
     fn inbox(&self) -> &ArrayQueue<Vec<u8>> {
@@ -317,18 +323,10 @@ impl Worker {
         if self.synacks.is_empty() {
             return;
         }
-        let mut sink = Emitter {
-            tx,
-            templates: &mut self.templates,
-            probes: &self.probes,
-            scratch: &mut self.scratch,
-            probe_cache: &self.probe_cache,
-            finished: &mut self.finished,
-            counters: &mut self.counters,
-        };
-        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
-        self.shard.zmap_synacks(&self.synacks, now, &probes, &mut sink);
-        self.synacks.clear();
+        let mut batch = std::mem::take(&mut self.synacks);
+        self.drive(tx, |shard, probes, sink| shard.zmap_synacks(&batch, now, probes, sink));
+        batch.clear();
+        self.synacks = batch; // keeps its capacity for the next turn
     }
 
     /// One receive burst: TCP segments for this worker go to the flow shard as one batch (its lookups overlap);
@@ -357,17 +355,7 @@ impl Worker {
         if segments.is_empty() {
             return;
         }
-        let mut sink = Emitter {
-            tx,
-            templates: &mut self.templates,
-            probes: &self.probes,
-            scratch: &mut self.scratch,
-            probe_cache: &self.probe_cache,
-            finished: &mut self.finished,
-            counters: &mut self.counters,
-        };
-        let probes = CachingProbes { probes: &self.probes, cache: &self.probe_cache };
-        self.shard.on_segments(segments, now, &probes, &mut sink);
+        self.drive(tx, |shard, probes, sink| shard.on_segments(segments, now, probes, sink));
     }
 
     fn take_inbox<T: TxQueue>(&mut self, now: u64, tx: &mut T) -> usize {
