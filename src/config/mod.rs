@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 pub use layer::{CampaignLayer, FilterLayer, GeneratorLayer, HafLayer, NetworkLayer, TimersLayer};
-pub use plan::{handshake_index, handshake_name, HandshakePlan, PlanKind, PortTable, HANDSHAKE_NAMES};
+pub use plan::{handshake_index, handshake_name, HandshakePlan, PlanKind, PortTable};
 
 use crate::input::addrset::{AddrSet, AddrSetBuilder, AddressPolicy};
 use crate::input::generator::{parse_ports, Generator, GeneratorError, Shard, TargetSpace};
@@ -349,7 +349,7 @@ impl Campaign {
             return err("handshakes", "at most 64 handshakes");
         }
         let indices = plan::resolve_names(&handshakes)
-            .map_err(|bad| CampaignError::new("handshakes", format!("handshake not found: {bad:?} (known: {})", HANDSHAKE_NAMES.join(" "))))?;
+            .map_err(|bad| CampaignError::new("handshakes", format!("handshake not found: {bad:?} (known: {})", crate::handshakes::registry::names().collect::<Vec<_>>().join(" "))))?;
         if l.handshakes.is_some() && matches!(plan_kind, PlanKind::Assigned | PlanKind::Ephemeral | PlanKind::PortAware) {
             return err("plan", format!("plan {:?} sets its own handshakes; drop `handshakes` or use plan \"fixed\"", plan_kind.as_str()));
         }

@@ -6,21 +6,15 @@
 //! - `port-aware`: for a port in the ports table, its protocol first and then the `assigned` order without
 //!   repeats; for other ports the `ephemeral` order.
 //!
-//! Handshakes are referred to by their index in [`HANDSHAKE_NAMES`] (the registry's sorted order, which is also
-//! the fingerprinting order), so a plan is a small slice of `u8`. The per-port lookup is one table read.
+//! Handshakes are referred to by their index in the handshake registry (its sorted order, which is also the
+//! fingerprinting order), so a plan is a small slice of `u8`. The per-port lookup is one table read.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 
-/// Every registered handshake module, sorted (reference §6, §7).
-pub const HANDSHAKE_NAMES: [&str; 36] = [
-    "amqp", "bgp", "dnp3", "dns", "fox", "ftp", "http", "imap", "ipmi", "ipp", "kubernetes", "memcached_ascii",
-    "memcached_binary", "modbus", "mongodb", "mqtt", "mssql", "mysql", "newlines", "newlines50", "oracle", "pop3",
-    "postgres", "pptp", "rdp", "redis", "rtsp", "siemens", "smb", "smtp", "ssh", "telnet", "tls", "vnc", "wait",
-    "x11",
-];
+use crate::handshakes::registry;
 
 /// The paper's order for IANA-assigned ports.
 pub const ASSIGNED_ORDER: [&str; 5] = ["wait", "tls", "http", "dns", "pptp"];
@@ -30,14 +24,14 @@ pub const EPHEMERAL_ORDER: [&str; 5] = ["wait", "http", "tls", "oracle", "pptp"]
 /// The built-in ports table (config/ports.toml).
 pub const DEFAULT_PORTS_TABLE: &str = include_str!("../../config/ports.toml");
 
-/// Index of a registered handshake.
+/// Index of a registered handshake (its place in [`registry::all`]).
 pub fn handshake_index(name: &str) -> Option<u8> {
-    HANDSHAKE_NAMES.binary_search(&name).ok().map(|i| i as u8)
+    registry::by_name(name).map(|(i, _)| i as u8)
 }
 
 /// Name of a handshake index (`"?"` for an index out of range).
 pub fn handshake_name(index: u8) -> &'static str {
-    HANDSHAKE_NAMES.get(usize::from(index)).copied().unwrap_or("?")
+    registry::all().get(usize::from(index)).map_or("?", |h| h.name())
 }
 
 /// Indices of the names, or the first unknown name.
@@ -180,10 +174,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_list_is_sorted_and_complete() {
-        let mut sorted = HANDSHAKE_NAMES;
-        sorted.sort_unstable();
-        assert_eq!(sorted, HANDSHAKE_NAMES);
+    fn indices_are_the_registry_s() {
         assert_eq!(handshake_index("amqp"), Some(0));
         assert_eq!(handshake_index("x11"), Some(35));
         assert_eq!(handshake_index("ssl"), None);

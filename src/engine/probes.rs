@@ -201,7 +201,7 @@ impl ProbeLengths for Probes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{PortTable, HANDSHAKE_NAMES};
+    use crate::config::PortTable;
 
     #[test]
     fn lengths_agree_with_written_bytes() {
@@ -285,12 +285,6 @@ mod tests {
             assert_eq!(cache.borrow().get(i, dst, 80, seed), None, "another port");
         }
         assert_eq!(caching.handshake_count(80), Some(3));
-    }
-
-    #[test]
-    fn config_indices_are_registry_indices() {
-        let names: Vec<&str> = registry::all().iter().map(|h| h.name()).collect();
-        assert_eq!(names, HANDSHAKE_NAMES);
     }
 
     #[test]
