@@ -3,6 +3,11 @@
 //! compare with the truth host by host. Used by `scripts/bench` (docs/benchmarks.md); compiled into `lzr-sim`
 //! (`src/bin/lzr-sim.rs` includes this file) so it shares the simulator's population code and needs no DPDK.
 //!
+//! With `--check-peer FILE` it also scores another tool's findings on the same hosts (bench/peers.py: ZMap +
+//! nmap, ZGrab2, the original LZR): one JSON line per service the tool named, `{"saddr", "sport", "label"}`,
+//! the label already mapped to lzr's names. A finding is correct when the label is the protocol the host
+//! really speaks or the label lzr's rules give its answer (a Kubernetes API server named `tls` is right).
+//!
 //! Rows follow the paper's Table 4 (reference §11.3): SYN-ACK, zero window, RST, ACKs data, expected,
 //! unexpected, unique unexpected. The expected protocol is the profile's `protocol`; any other label on a data
 //! record (except `unknown`) is unexpected.
@@ -260,13 +265,20 @@ fn matches(seen: &Seen, want: &Expected, list: &HandshakeList) -> bool {
     seen.label == want.label && handshake == Some(seen.handshake.as_str())
 }
 
-/// The JSON report for one profile's port (see the module docs); `records`: lzr's output to check.
+/// What to compare with the truth: lzr's records and/or a peer's findings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Checks<'a> {
+    pub records: Option<&'a Path>,
+    pub peer: Option<&'a Path>,
+}
+
+/// The JSON report for one profile's port (see the module docs).
 pub fn report(
     population: &Population,
     profile: &Profile,
     list: &HandshakeList,
     haf: bool,
-    records: Option<&Path>,
+    checks: Checks,
 ) -> Result<serde_json::Value, String> {
     let matcher = Matcher::new(list);
     let space = population.space();
@@ -304,10 +316,126 @@ pub fn report(
         "truth": truth.json(),
         "zgrab_model": { "cost": zgrab.json(), "expected_identified": zgrab_identified },
     });
-    if let Some(path) = records {
+    if let Some(path) = checks.records {
         out["check"] = check(population, profile, list, haf, &matcher, path)?;
     }
+    if let Some(path) = checks.peer {
+        out["peer_check"] = check_peer(population, profile, list, haf, &matcher, path)?;
+    }
     Ok(out)
+}
+
+/// One service a peer named.
+struct PeerFinding {
+    addr: Ipv4Addr,
+    port: u16,
+    label: String,
+}
+
+fn parse_peer_line(line: &str) -> Result<PeerFinding, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let addr = v
+        .get("saddr")
+        .and_then(|x| x.as_str())
+        .ok_or("no string \"saddr\"")?
+        .parse()
+        .map_err(|_| "saddr is not IPv4")?;
+    let port = v
+        .get("sport")
+        .and_then(|x| x.as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or("no port in sport")?;
+    let label = v
+        .get("label")
+        .and_then(|x| x.as_str())
+        .filter(|l| !l.is_empty())
+        .ok_or("no string \"label\"")?
+        .to_string();
+    Ok(PeerFinding { addr, port, label })
+}
+
+/// True when `label` names what `host` speaks: its protocol, or the label lzr's rules give its answer
+/// (`want_label`), with TLS accepted for the TLS-wrapped Kubernetes API.
+fn peer_label_right(host: &Host, want_label: &str, label: &str) -> bool {
+    match host.protocol() {
+        Some(p) => label == p || label == want_label || (p == "kubernetes" && label == "tls"),
+        None => false,
+    }
+}
+
+/// Scores a peer's findings (see the module docs). `speaking` = hosts of the space that speak a protocol
+/// (whether or not they answer a given probe); `identifiable` = those lzr's truth gives a label.
+fn check_peer(
+    population: &Population,
+    profile: &Profile,
+    list: &HandshakeList,
+    haf: bool,
+    matcher: &Matcher,
+    path: &Path,
+) -> Result<serde_json::Value, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut seen: HashSet<(Ipv4Addr, u16)> = HashSet::new();
+    let (mut correct, mut correct_expected, mut wrong) = (0u64, 0u64, 0u64);
+    let (mut duplicates, mut foreign, mut bad_lines) = (0u64, 0u64, 0u64);
+    let mut labels: BTreeMap<String, u64> = BTreeMap::new();
+    let mut examples: Vec<String> = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let found = match parse_peer_line(&line) {
+            Ok(f) => f,
+            Err(e) => {
+                bad_lines += 1;
+                if examples.len() < 5 {
+                    examples.push(format!("line {}: {e}", n + 1));
+                }
+                continue;
+            }
+        };
+        if found.port != profile.port || !population.space().contains(found.addr) {
+            foreign += 1;
+            continue;
+        }
+        if !seen.insert((found.addr, found.port)) {
+            duplicates += 1;
+            continue;
+        }
+        *labels.entry(found.label.clone()).or_default() += 1;
+        let host = population.host(found.addr, found.port);
+        let want = host.expect(list, matcher, haf);
+        if peer_label_right(&host, &want.label, &found.label) {
+            correct += 1;
+            correct_expected += u64::from(host.expected);
+        } else {
+            wrong += 1;
+            if examples.len() < 5 {
+                examples.push(format!(
+                    "{}:{} named {:?}, host speaks {:?} (lzr's label {:?})",
+                    found.addr,
+                    found.port,
+                    found.label,
+                    host.protocol(),
+                    want.label
+                ));
+            }
+        }
+    }
+    let space = population.space();
+    let (mut speaking, mut identifiable) = (0u64, 0u64);
+    for i in 0..space.len() {
+        let host = population.host(space.nth(i), profile.port);
+        speaking += u64::from(host.protocol().is_some());
+        let want = host.expect(list, matcher, haf);
+        identifiable +=
+            u64::from(want.outcome == Some(Outcome::Data) && want.label != UNKNOWN_LABEL);
+    }
+    Ok(serde_json::json!({
+        "named": seen.len(), "correct": correct, "correct_expected": correct_expected, "wrong": wrong,
+        "duplicates": duplicates, "foreign": foreign, "bad_lines": bad_lines,
+        "speaking": speaking, "identifiable": identifiable, "labels": labels, "examples": examples,
+    }))
 }
 
 /// Compares lzr's records with the truth host by host.
@@ -401,22 +529,22 @@ fn check(
 }
 
 /// `lzr-sim --truth`: one JSON line per profile. `handshakes`: the list scanned (default: the profile's
-/// protocol); `records`: lzr's output to check (one profile only).
+/// protocol); `checks`: lzr's output and/or a peer's findings to compare (one profile only).
 pub fn run(
     population: &Population,
     handshakes: Option<&str>,
     haf: bool,
-    records: Option<&Path>,
+    checks: Checks,
 ) -> Result<(), String> {
     let profiles: Vec<&Profile> = population.profiles().collect();
-    if records.is_some() && profiles.len() != 1 {
-        return Err("--check needs exactly one profile".into());
+    if (checks.records.is_some() || checks.peer.is_some()) && profiles.len() != 1 {
+        return Err("--check and --check-peer need exactly one profile".into());
     }
     for profile in profiles {
         let list_text = handshakes.unwrap_or(&profile.protocol);
         let list = HandshakeList::parse(list_text)
             .map_err(|e| format!("--handshakes {list_text}: {e}"))?;
-        let line = report(population, profile, &list, haf, records)?;
+        let line = report(population, profile, &list, haf, checks)?;
         println!("{line}");
     }
     Ok(())
@@ -481,7 +609,7 @@ mod tests {
         let pop = population(80);
         let profile = pop.profiles().next().expect("profile").clone();
         let list = HandshakeList::parse("http").expect("list");
-        let r = report(&pop, &profile, &list, false, None).expect("report");
+        let r = report(&pop, &profile, &list, false, Checks::default()).expect("report");
         let t = &r["truth"];
         assert_eq!(
             t["synack"], 1024,
@@ -537,5 +665,58 @@ mod tests {
         assert_eq!(c["mismatched"], u64::from(!other_right), "{c}");
         // Every address SYN-ACKs (among SYN-ACKers), so every host but the two written is missing.
         assert_eq!(c["missing"], 1024 - 2, "{c}");
+    }
+
+    #[test]
+    fn peer_check_scores_right_wrong_foreign_and_bad_lines() {
+        let pop = population(80);
+        let profile = pop.profiles().next().expect("profile").clone();
+        let list = HandshakeList::parse("http").expect("list");
+        let matcher = Matcher::new(&list);
+        let space = pop.space();
+        let hosts: Vec<Host> = (0..space.len())
+            .map(|i| pop.host(space.nth(i), 80))
+            .collect();
+        let web = hosts
+            .iter()
+            .find(|h| h.expected)
+            .expect("an expected web server");
+        let mute = hosts
+            .iter()
+            .find(|h| h.protocol().is_none())
+            .expect("a host that speaks nothing");
+        let dir = std::env::temp_dir().join(format!("lzr-peer-truth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("peer.json");
+        let line = |addr: Ipv4Addr, label: &str| {
+            format!(r#"{{"saddr":"{addr}","sport":80,"label":"{label}"}}"#)
+        };
+        let text = [
+            line(web.addr, "http"),
+            line(web.addr, "http"),
+            line(mute.addr, "http"),
+            r#"{"saddr":"10.0.0.1","sport":80,"label":"http"}"#.to_string(),
+            r#"{"saddr":"198.18.128.1","sport":80}"#.to_string(),
+            "garbage".to_string(),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).expect("write");
+        let c = check_peer(&pop, &profile, &list, false, &matcher, &path).expect("check");
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(c["correct"], 1, "{c}");
+        assert_eq!(c["correct_expected"], 1, "{c}");
+        assert_eq!(c["wrong"], 1, "a host that speaks nothing named http: {c}");
+        assert_eq!(c["duplicates"], 1, "{c}");
+        assert_eq!(c["foreign"], 1, "{c}");
+        assert_eq!(
+            c["bad_lines"], 2,
+            "a line without a label and one not JSON: {c}"
+        );
+        let speaking = hosts.iter().filter(|h| h.protocol().is_some()).count() as u64;
+        assert_eq!(c["speaking"], speaking, "{c}");
+        assert!(
+            c["identifiable"].as_u64().expect("identifiable") <= speaking,
+            "{c}"
+        );
     }
 }

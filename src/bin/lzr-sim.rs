@@ -9,7 +9,7 @@
 //!
 //! `--truth` (no DPDK needed): prints what a loss-free scan of the population should record, the cost of the
 //! full-handshake baseline on the same hosts, and with `--check FILE` how lzr's records compare, host by host
-//! (bench/truth.rs; used by scripts/bench).
+//! (bench/truth.rs; used by scripts/bench); `--check-peer FILE` scores another tool's findings the same way.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +66,10 @@ struct Args {
     /// With --truth: lzr's records (JSON lines) to compare with the truth, host by host (one profile only).
     #[arg(long, requires = "truth")]
     check: Option<PathBuf>,
+    /// With --truth: another tool's findings on the same hosts (JSON lines `{"saddr", "sport", "label"}`, as
+    /// bench/peers.py writes them) to score against the truth (one profile only).
+    #[arg(long, requires = "truth")]
+    check_peer: Option<PathBuf>,
     /// EAL arguments (after `--`).
     #[arg(last = true, allow_hyphen_values = true)]
     eal_args: Vec<String>,
@@ -80,7 +84,10 @@ fn main() -> ExitCode {
                 &p,
                 args.handshakes.as_deref(),
                 args.haf,
-                args.check.as_deref(),
+                truth::Checks {
+                    records: args.check.as_deref(),
+                    peer: args.check_peer.as_deref(),
+                },
             )
         })
     } else {
