@@ -6,6 +6,9 @@ profile's hosts (every address SYN-ACKs: the mix among SYN-ACKers, as Table 4 co
 mode as the memif client over the simulated space, first at 1 Gb/s of SYNs (1.488 Mpps) and then at the highest
 rate found without loss by a short search. Loss = the simulator's or lzr's drop counters, frames sent by one side
 and not received by the other, or records that differ from the simulator's truth (`lzr-sim --truth --check`).
+Peers (bench/peers.py): on a smaller space of 198.18.128.0/17, played by lzr-sim on a tap inside a network
+namespace, ZMap + nmap's service detection (and ZGrab2 or the original LZR when their paths are given) scan the
+same hosts, and lzr scans that same space in the same run; both are scored against the truth.
 Writes results/latest.json, latest.md and latest.png.
 
 Only processes this script started are stopped, by pid; every wait is bounded; sockets and outputs live in a
@@ -24,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINE_RATE_PPS = 1_488_095  # 1 Gb/s of minimum-size Ethernet frames (84 bytes on the wire with preamble and gap)
@@ -137,9 +142,13 @@ def parse_summary(text):
 class Bench:
     def __init__(self, args):
         self.args = args
+        self.root = ROOT
         self.bin = args.bin_dir
+        self.eal = EAL
         self.tmp = tempfile.mkdtemp(prefix="lzr-bench-")
         self.n = 0
+        self.start = start
+        self.log = log
 
     def space_for(self, rate):
         """A prefix of 100.64.0.0/10 (memif only: no kernel interface carries it) holding about
@@ -148,15 +157,17 @@ class Bench:
         bits = min(max(16, math.ceil(math.log2(want))), self.args.max_bits)
         return f"100.64.0.0/{32 - bits}", 1 << bits
 
-    def run_once(self, port, rate):
+    def run_once(self, port, rate, space=None, timers=TIMERS):
+        """One lzr scan of `port`'s population over memif at `rate`; `space` (prefix, hosts) defaults to the
+        space sized for the rate; `timers` are lzr's timer flags (none: its defaults)."""
         self.n += 1
         tag = f"{os.getpid()}-{self.n}"
-        space, hosts = self.space_for(rate)
+        space, hosts = space or self.space_for(rate)
         handshakes = PROFILES[port]
         profile = os.path.join(ROOT, "config", "populations", f"port{port}.toml")
         sock = os.path.join(self.tmp, f"sim-{tag}.sock")
         out = os.path.join(self.tmp, f"records-{tag}.json")
-        limit = 30 + hosts / max(rate, 1) * 20  # generous but bounded
+        limit = 60 + hosts / max(rate, 1) * 20  # generous but bounded (lzr's default timers: ~15 s of waits)
         sim_err = open(os.path.join(self.tmp, f"sim-{tag}.err"), "w")
         sim = start([os.path.join(self.bin, "lzr-sim"), "--device", f"net_memif0,role=server,socket={sock},rsize=14",
                      "--profile", profile, "--among-synack", "--space", space, "--duration", f"{limit + 30:.0f}",
@@ -174,7 +185,7 @@ class Bench:
             lzr = start([os.path.join(self.bin, "lzr"), "--targets", space, "--ports", str(port),
                          "--handshakes", handshakes, "--rate", str(int(rate)), "--source-ip", SCANNER_IP,
                          "--gateway-mac", GATEWAY_MAC, "--device", f"net_memif0,role=client,socket={sock},rsize=14",
-                         "--allow", space, "-f", out, "--status", "off", *TIMERS,
+                         "--allow", space, "-f", out, "--status", "off", *timers,
                          # Room for every host at once (the default 1M refuses SYN-ACKs on 2^21-host runs).
                          "--flow-capacity", str(max(1 << 20, hosts)),
                          "--eal-args", f"{EAL} --file-prefix lzrbc{tag}"],
@@ -319,6 +330,49 @@ class Bench:
             for r in tried]}
 
 
+    def peer_compare(self, port):
+        """lzr and its peers on the same hosts in the same run: a 2^peer_bits space of 198.18.128.0/17, the
+        peers on a tap (bench/peers.py), lzr over memif at ZMap's rate with its default timers (as a user
+        runs it; the simulated hosts answer at once, so they change its time, not its records)."""
+        a = self.args
+        space, hosts = peers.peer_space(a.peer_bits)
+        handshakes = PROFILES[port]
+        log(f"port {port} ({handshakes}): peers on {space} ({hosts} hosts), ZMap and lzr at {a.peer_rate} pps")
+        mine = self.run_once(port, a.peer_rate, space=(space, hosts), timers=[])
+        log(f"  lzr: {mine['seconds']:.1f} s, {mine['lzr_wire']['packets']} packets, loss={mine['loss']}")
+        tools = {"zgrab2": a.zgrab2, "lzr_go": a.lzr_go}
+        run = peers.PeerRun(self, port, handshakes, space, a.peer_rate, tools).run()
+        return {"port": port, "handshakes": handshakes, "space": space, "hosts": hosts, "rate": a.peer_rate,
+                "lzr": mine, "zmap": run["zmap"], "sim": run["sim"],
+                "peers": {name: compare(mine, run["zmap"], name, r) for name, r in run["peers"].items()}}
+
+
+def compare(mine, zmap, name, r):
+    """One peer against lzr on the same hosts: totals (ZMap's discovery included for the tools it feeds) and the
+    ratios the report prints."""
+    c = r["check"]
+    wire = dict(r["wire"])
+    seconds = r["seconds"]
+    if name != "lzr_go":  # nmap and ZGrab2 need ZMap's hits first; the original LZR's run includes its ZMap
+        for k in ("packets_out", "bytes_out", "packets_in", "bytes_in", "packets", "bytes"):
+            wire[k] += zmap["wire"][k]
+        seconds += zmap["seconds"]
+    lw = mine["lzr_wire"]
+    speaking = c["speaking"]
+    found = mine["check"]["found"]
+    return {
+        "seconds": round(seconds, 3), "wire": wire, "complete": r.get("complete", True),
+        "modules": r.get("modules"), "check": c,
+        "found": c["correct"], "found_share": c["correct"] / speaking if speaking else None,
+        "lzr_found": found, "lzr_found_share": found / speaking if speaking else None,
+        "speedup": seconds / mine["seconds"] if mine["seconds"] else None,
+        "saved_packets": 1 - lw["packets"] / wire["packets"] if wire["packets"] else None,
+        "saved_bytes": 1 - lw["bytes"] / wire["bytes"] if wire["bytes"] else None,
+        "packets_per_service": wire["packets"] / c["correct"] if c["correct"] else None,
+        "lzr_packets_per_service": lw["packets"] / found if found else None,
+    }
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -352,6 +406,23 @@ def microbenchmarks(args):
     return results
 
 
+def tool_version(cmd, pattern):
+    try:
+        text = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(pattern, text)
+    return m.group(1) if m else None
+
+
+def nmap_version():
+    return tool_version(["nmap", "--version"], r"Nmap version (\S+)")
+
+
+def zmap_version():
+    return tool_version(["zmap", "--version"], r"zmap (\S+)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="bigger spaces (up to 2^21 hosts), longer search")
@@ -359,33 +430,74 @@ def main():
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--no-micro", action="store_true", help="skip the microbenchmarks")
+    ap.add_argument("--peer-ports", default="80",
+                    help="ports whose peer comparison runs (ZMap + nmap, ZGrab2, the original LZR on the same "
+                         "hosts as lzr; 'all', or 'none' to skip)")
+    ap.add_argument("--peers-only", action="store_true",
+                    help="only the peer comparison (for --peer-ports): no Table 4 rate search, no microbenchmarks")
+    ap.add_argument("--peer-bits", type=int, default=10, help="peer space: 2^N hosts of 198.18.128.0/17 (1..15)")
+    ap.add_argument("--peer-rate", type=int, default=20_000,
+                    help=f"ZMap's and lzr's SYN rate in the peer comparison, pps (at most {peers.ZMAP_RATE_MAX})")
+    ap.add_argument("--peer-limit", type=float, default=1800, help="seconds each peer tool may run")
+    ap.add_argument("--zgrab2", metavar="PATH", help="ZGrab2 binary: measured as a peer (one module per handshake)")
+    ap.add_argument("--lzr-go", metavar="PATH", help="the original LZR's binary: measured as a peer")
     ap.add_argument("--command", default="scripts/bench", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if not 1 <= args.peer_bits <= peers.MAX_BITS:
+        ap.error(f"--peer-bits must be in 1..{peers.MAX_BITS}")
+    if not 1 <= args.peer_rate <= peers.ZMAP_RATE_MAX:
+        ap.error(f"--peer-rate must be in 1..{peers.ZMAP_RATE_MAX} pps")
+    for opt in ("zgrab2", "lzr_go"):
+        path = getattr(args, opt)
+        if path and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            ap.error(f"--{opt.replace('_', '-')} {path}: not an executable file")
+        if path:
+            setattr(args, opt, os.path.abspath(path))
     # Records go to a temporary file, up to ~4 KB per host on data-heavy ports (443): 2^21 hosts at most.
     args.send_seconds = 3.0 if args.full else 1.0
     args.max_bits = 21 if args.full else 19
     args.bracket_steps = 6 if args.full else 4
     args.bisect_steps = 4 if args.full else 2
     ports = [int(p) for p in args.ports.split(",") if p]
-    for p in ports:
+    peer_ports = {"all": list(PROFILES), "none": []}.get(args.peer_ports)
+    if peer_ports is None:
+        try:
+            peer_ports = [int(p) for p in args.peer_ports.split(",") if p]
+        except ValueError:
+            ap.error(f"--peer-ports {args.peer_ports}: give ports, 'all' or 'none'")
+    if args.peers_only:
+        ports = []
+    for p in ports + peer_ports:
         if p not in PROFILES:
             ap.error(f"no profile for port {p}; known: {sorted(PROFILES)}")
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     bench = Bench(args)
     result = {"machine": machine(), "command": args.command, "mode": "full" if args.full else "quick",
-              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "profiles": []}
+              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "profiles": [], "peers": [],
+              "peer_tools": {"nmap": nmap_version(), "zmap": zmap_version(), "zgrab2": args.zgrab2,
+                             "lzr_go": args.lzr_go}}
     try:
         for port in ports:
             result["profiles"].append(bench.profile(port))
-        if not args.no_micro:
+        for port in peer_ports:
+            result["peers"].append(bench.peer_compare(port))
+        if not args.no_micro and not args.peers_only:
             result["micro"] = microbenchmarks(args)
         result["machine"]["load_average_end"] = os.getloadavg()
     finally:
         stop_all()
         shutil.rmtree(bench.tmp, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "latest.json"), "w") as f:
+    latest = os.path.join(args.out, "latest.json")
+    if args.peers_only and os.path.exists(latest):
+        # Only the peers were measured: keep the rest of the last results, replace their peers.
+        with open(latest) as f:
+            old = json.load(f)
+        old.update(peers=result["peers"], peer_tools=result["peer_tools"], peers_command=args.command,
+                   peers_started=result["started"], peers_machine=result["machine"])
+        result = old
+    with open(latest, "w") as f:
         json.dump(result, f, indent=1)
     import report  # bench/report.py: the markdown table and the chart
     report.write(result, args.out)
