@@ -339,6 +339,13 @@ class Bench:
         handshakes = PROFILES[port]
         log(f"port {port} ({handshakes}): peers on {space} ({hosts} hosts), ZMap and lzr at {a.peer_rate} pps")
         mine = self.run_once(port, a.peer_rate, space=(space, hosts), timers=[])
+        mine["tries"] = 1
+        if mine["loss"]:  # as in the rate search: one stall of either process can overflow a ring; try again
+            log(f"  lzr: lossy ({mine['loss_detail']}); running it again")
+            again = self.run_once(port, a.peer_rate, space=(space, hosts), timers=[])
+            again["tries"] = 2
+            if not again["loss"] or again["lost_frames"] + again["wrong_records"] < mine["lost_frames"] + mine["wrong_records"]:
+                mine = again
         log(f"  lzr: {mine['seconds']:.1f} s, {mine['lzr_wire']['packets']} packets, loss={mine['loss']}")
         tools = {"zgrab2": a.zgrab2, "lzr_go": a.lzr_go}
         run = peers.PeerRun(self, port, handshakes, space, a.peer_rate, tools).run()
