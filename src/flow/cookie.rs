@@ -1,14 +1,17 @@
 //! Stateless SYN cookies: ISNs and source ports that carry a keyed hash (SipHash-1-3, per-run secret), so a
 //! SYN we open ourselves keeps no state and its answer can still be checked (ZMap's validation approach).
 //!
-//! Self-opened SYN (handshake 0):
-//! - source port = first + H(port | remote, remote port, local) mod range length;
-//! - ISN = `tick << 24 | H(isn | remote, remote port, local, source port, tick) & 0xff_ffff`, where `tick` is
-//!   an 8-bit clock of 1024 ms. An answer (SYN-ACK, or RST+ACK) is accepted when its `ack - 1` has a valid
-//!   MAC, its destination port is the derived source port, and its tick is at most
-//!   `ceil(answer_window / 1024 ms)` ticks old. The age limit is what lets a finished flow forget a host:
-//!   once its tombstone outlives [`Cookies::answer_horizon_ms`], a late SYN-ACK retransmission can no longer
-//!   open a second flow. Forging an answer means guessing 24 MAC bits and the 15-bit port at once.
+//! Self-opened SYN (handshake 0), one hash `C = H(open | remote, remote port, local, tick)` where `tick` is an
+//! 8-bit clock of 1024 ms:
+//! - ISN = `tick << 24 | C & 0xff_ffff` (the MAC);
+//! - source port = first + (C >> 24) mod range length (so a target's port changes with the tick).
+//!
+//! An answer (SYN-ACK, or RST+ACK) is accepted when its tick (the top byte of `ack - 1`) is at most
+//! `ceil(answer_window / 1024 ms)` ticks old and `C` of that tick gives both its MAC and its destination
+//! port: one hash per SYN and one per answer. The age limit is what lets a finished flow forget a host: once
+//! its tombstone outlives [`Cookies::answer_horizon_ms`], a late SYN-ACK retransmission can no longer open a
+//! second flow. Forging an answer means guessing 24 MAC bits and the 15-bit port at once (independent bits
+//! of one keyed hash).
 //!
 //! HyperACKtive probe `i` for a parent flow (remote, parent port):
 //! - probe remote port = first + H(haf-port | remote, parent port, local, draw) mod length, drawing until the
@@ -29,8 +32,7 @@ const TICK_MS: u64 = 1 << TICK_SHIFT;
 
 #[repr(u8)]
 enum Tag {
-    OpenPort = 1,
-    OpenIsn,
+    Open = 1,
     HafRemotePort,
     HafLocalPort,
     HafMask,
@@ -145,20 +147,18 @@ impl Cookies {
         self.first + (hash % u64::from(self.len)) as u16
     }
 
-    /// Source port of our self-opened SYN to (remote, remote_port).
-    pub fn open_port(&self, remote: IpAddr, remote_port: u16, local: IpAddr) -> u16 {
-        self.port_from(self.hash(Tag::OpenPort, remote, remote_port, local, 0))
+    /// The cookie of a self-opened SYN sent at clock tick `tick`: its low 24 bits are the ISN's MAC, the
+    /// bits above them pick the source port.
+    fn open_cookie(&self, remote: IpAddr, remote_port: u16, local: IpAddr, tick: u8) -> u64 {
+        self.hash(Tag::Open, remote, remote_port, local, u64::from(tick))
     }
 
-    fn open_mac(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, tick: u8) -> u32 {
-        let extra = u64::from(local_port) << 8 | u64::from(tick);
-        (self.hash(Tag::OpenIsn, remote, remote_port, local, extra) & 0xff_ffff) as u32
-    }
-
-    /// ISN of our self-opened SYN sent at `now_ms`.
-    pub fn open_isn(&self, remote: IpAddr, remote_port: u16, local: IpAddr, local_port: u16, now_ms: u64) -> u32 {
+    /// Source port and ISN of our self-opened SYN to (remote, remote_port) sent at `now_ms`: one keyed hash
+    /// gives both.
+    pub fn open(&self, remote: IpAddr, remote_port: u16, local: IpAddr, now_ms: u64) -> (u16, u32) {
         let tick = clock_tick(now_ms);
-        u32::from(tick) << 24 | self.open_mac(remote, remote_port, local, local_port, tick)
+        let cookie = self.open_cookie(remote, remote_port, local, tick);
+        (self.port_from(cookie >> 24), u32::from(tick) << 24 | (cookie & 0xff_ffff) as u32)
     }
 
     /// Checks an answer (SYN-ACK or RST+ACK) to a self-opened SYN; gives our ISN back when it is genuine
@@ -172,15 +172,13 @@ impl Cookies {
         ack: u32,
         now_ms: u64,
     ) -> Option<u32> {
-        if local_port != self.open_port(remote, remote_port, local) {
-            return None;
-        }
         let isn = ack.wrapping_sub(1);
         let tick = (isn >> 24) as u8;
         if clock_tick(now_ms).wrapping_sub(tick) > self.window_ticks {
             return None;
         }
-        (isn & 0xff_ffff == self.open_mac(remote, remote_port, local, local_port, tick)).then_some(isn)
+        let cookie = self.open_cookie(remote, remote_port, local, tick);
+        (local_port == self.port_from(cookie >> 24) && u64::from(isn & 0xff_ffff) == cookie & 0xff_ffff).then_some(isn)
     }
 
     /// Remote ports of the first `count` HyperACKtive probes for the parent (remote, parent_port): distinct,
@@ -307,7 +305,7 @@ mod tests {
     fn ports_stay_in_the_range() {
         let c = Cookies::new(&FlowConfig { ephemeral_first: 40000, ephemeral_last: 40003, ..FlowConfig::default() });
         for p in 0..2000u16 {
-            let port = c.open_port(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), p, IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)));
+            let (port, _) = c.open(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), p, IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)), u64::from(p) << 10);
             assert!((40000..=40003).contains(&port));
         }
     }
@@ -316,14 +314,13 @@ mod tests {
     fn answers_expire_after_the_window() {
         let c = cookies([1, 2]);
         let (r, l) = (IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)));
-        let lp = c.open_port(r, 80, l);
         let sent = 5_000_000u64;
-        let isn = c.open_isn(r, 80, l, lp, sent);
+        let (lp, isn) = c.open(r, 80, l, sent);
         assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), sent + 10_000), Some(isn));
         assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), sent + c.answer_horizon_ms()), None);
         // The tick wraps every 262 s; within the window across the wrap still works.
         let near_wrap = 255 * 1024 + 1000;
-        let isn = c.open_isn(r, 80, l, lp, near_wrap);
+        let (lp, isn) = c.open(r, 80, l, near_wrap);
         assert_eq!(c.check_open(r, 80, l, lp, isn.wrapping_add(1), near_wrap + 3000), Some(isn));
     }
 
@@ -383,8 +380,7 @@ mod tests {
         fn genuine_open_answers_pass(secret in any::<[u64; 2]>(), r in addr(), l in addr(), rp in any::<u16>(),
                                       now in 0u64..1 << 40, delay in 0u64..10_000) {
             let c = cookies(secret);
-            let lp = c.open_port(r, rp, l);
-            let isn = c.open_isn(r, rp, l, lp, now);
+            let (lp, isn) = c.open(r, rp, l, now);
             prop_assert_eq!(c.check_open(r, rp, l, lp, isn.wrapping_add(1), now + delay), Some(isn));
         }
 
@@ -392,8 +388,7 @@ mod tests {
         fn altered_open_answers_fail(secret in any::<[u64; 2]>(), r in addr(), l in addr(), rp in any::<u16>(),
                                      now in 0u64..1 << 40, flip in 0u32..24, other_port in any::<u16>()) {
             let c = cookies(secret);
-            let lp = c.open_port(r, rp, l);
-            let isn = c.open_isn(r, rp, l, lp, now);
+            let (lp, isn) = c.open(r, rp, l, now);
             // A wrong MAC bit, a wrong destination port, or the wrong remote port are all refused.
             prop_assert_eq!(c.check_open(r, rp, l, lp, (isn ^ (1 << flip)).wrapping_add(1), now), None);
             if other_port != lp {

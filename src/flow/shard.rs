@@ -245,8 +245,7 @@ impl FlowShard {
             self.m.counters.duplicate_targets += 1;
             return;
         }
-        let local_port = self.m.cookies.open_port(target.remote, target.remote_port, target.local);
-        let isn = self.m.cookies.open_isn(target.remote, target.remote_port, target.local, local_port, now.ms);
+        let (local_port, isn) = self.m.cookies.open(target.remote, target.remote_port, target.local, now.ms);
         self.m.counters.syns_opened += 1;
         out.transmit(Transmit {
             remote: target.remote,
