@@ -12,7 +12,7 @@ use super::counters::FlowCounters;
 use super::seq;
 use super::state::{bits, FlowState, Haf, LastPacket, Phase, RecordSlab, NO_RECORD};
 use super::table::{FlowKey, FlowTable, KeyHash, Place};
-use super::timer::{TimerEntry, TimerWheel};
+use super::timer::{LaneId, TimerEntry, TimerWheel};
 use super::{ActionSink, Event, Payload, ProbeLengths, Segment, SynAckFields, Target, Transmit};
 
 /// The engine's clock, as the flow layer sees it.
@@ -77,18 +77,32 @@ struct Machine {
     lingering: usize,
     haf_probes: u8,
     haf_needed: u8,
-    linger_ms: u64,
+    lanes: Lanes,
     counters: FlowCounters,
+}
+
+/// The timer lanes of the delays a flow arms: retransmission (`rt`), timeout (`t`) and lingering.
+struct Lanes {
+    retransmit: LaneId,
+    timeout: LaneId,
+    linger: LaneId,
 }
 
 impl FlowShard {
     pub fn new(config: FlowConfig) -> Result<FlowShard, FlowConfigError> {
         config.validate()?;
         let cookies = Cookies::new(&config);
+        let mut wheel = TimerWheel::new();
+        let lanes = Lanes {
+            retransmit: wheel.add_lane(config.retransmit_ms),
+            timeout: wheel.add_lane(config.timeout_ms),
+            linger: wheel.add_lane(cookies.answer_horizon_ms()),
+        };
         Ok(FlowShard {
             table: FlowTable::new(config.table_capacity, [config.secret[1], config.secret[0]]),
             m: Machine {
-                wheel: TimerWheel::with_lanes(&[config.retransmit_ms, config.timeout_ms, cookies.answer_horizon_ms()]),
+                wheel,
+                lanes,
                 slab: RecordSlab::default(),
                 collecting: Vec::new(),
                 due: Vec::new(),
@@ -96,7 +110,6 @@ impl FlowShard {
                 lingering: 0,
                 haf_probes: config.effective_haf_probes(),
                 haf_needed: config.haf_needed(),
-                linger_ms: cookies.answer_horizon_ms(),
                 counters: FlowCounters::default(),
                 cookies,
                 config,
@@ -486,7 +499,7 @@ impl FlowShard {
             match self.table.insert_hashed(st, hash) {
                 Ok(entry) => {
                     self.m.lingering += 1;
-                    self.m.wheel.arm_after(entry as u32, now.ms, self.m.linger_ms);
+                    self.m.wheel.arm_on(self.m.lanes.linger, entry as u32, now.ms);
                 }
                 Err(_) => self.m.counters.tombstones_refused += 1,
             }
@@ -546,9 +559,10 @@ impl Machine {
         }
     }
 
-    /// Arms the flow's one timer `delay_ms` from now (its previous one, if any, becomes stale).
-    fn arm_after(&mut self, st: &FlowState, now: Now, delay_ms: u64) {
-        self.wheel.arm_after(st.place.entry, now.ms, delay_ms);
+    /// Arms the flow's one timer on `lane`, that lane's delay from now (its previous one, if any, becomes
+    /// stale).
+    fn arm_on(&mut self, st: &FlowState, now: Now, lane: LaneId) {
+        self.wheel.arm_on(lane, st.place.entry, now.ms);
     }
 
     /// Kills the flow's armed timer without arming another.
@@ -615,7 +629,7 @@ impl Machine {
         };
         st.sent_len = if matches!(payload, Payload::None) { 0 } else { st.probe_len };
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::ACK, payload, out);
-        self.arm_after(st, now, self.config.retransmit_ms);
+        self.arm_on(st, now, self.lanes.retransmit);
     }
 
     /// Resends the original probe bytes at the original sequence number, now with PSH (under
@@ -626,7 +640,7 @@ impl Machine {
         let payload = self.probe_payload(st);
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::PSH_ACK, payload, out);
         self.counters.ack_retransmissions += 1;
-        self.arm_after(st, now, self.config.timeout_ms);
+        self.arm_on(st, now, self.lanes.timeout);
     }
 
     fn flow_segment<P, S>(&mut self, st: &mut FlowState, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> Fate
@@ -726,7 +740,7 @@ impl Machine {
         if st.phase == Phase::AckSent && seg.flags.ack() && seg.ack == snd_nxt {
             st.phase = Phase::Acked;
             st.counter = 0;
-            self.arm_after(st, now, self.config.timeout_ms);
+            self.arm_on(st, now, self.lanes.timeout);
         }
         Fate::Keep
     }
@@ -784,7 +798,7 @@ impl Machine {
                 st.counter += 1;
                 self.send_syn(st, out);
                 self.counters.syn_retransmissions += 1;
-                self.arm_after(st, now, self.config.timeout_ms);
+                self.arm_on(st, now, self.lanes.timeout);
                 Fate::Keep
             }
             Phase::SynSent => self.end_attempt(st, Outcome::NoSynAck, false, false, now, out),
@@ -917,7 +931,7 @@ impl Machine {
         }
         st.phase = Phase::Lingering;
         self.lingering += 1;
-        self.arm_after(st, now, self.linger_ms);
+        self.arm_on(st, now, self.lanes.linger);
         Fate::Keep
     }
 
@@ -936,7 +950,7 @@ impl Machine {
         st.snd_acked = st.isn.wrapping_add(1);
         self.send_syn(st, out);
         self.counters.syns_sent += 1;
-        self.arm_after(st, now, self.config.timeout_ms);
+        self.arm_on(st, now, self.lanes.timeout);
         if st.handshake == 1 && self.haf_probes > 0 && st.haf == Haf::Off {
             self.send_haf_probes(st, now, out);
         }
