@@ -53,7 +53,7 @@ const PREFETCH_GROUP: usize = 16;
 
 /// The per-worker flow engine. Pure: it reads events and writes actions into the caller's sink.
 ///
-/// Split in two so a handler can work on a flow in place: the table, and everything else ([`Machine`]).
+/// Split in two so a handler can work on a flow in place: the table, and everything else (`Machine`).
 /// A handler gets `&mut Machine` and `&mut FlowState` (an entry of the table) at once, so it cannot insert
 /// or remove table entries while it holds the flow, and no flow is copied in and out.
 pub struct FlowShard {

@@ -5,7 +5,8 @@
 //! lane: a FIFO whose deadlines are in order by construction (the clock never goes back). Arming appends to
 //! its tail and firing pops from its head, both sequential, so a timer costs no cache miss to write or read
 //! however far out it is, and no sorting. Any other deadline (the HyperACKtive window's end) goes on the
-//! wheel.
+//! wheel. A caller looks the lanes of its delays up once ([`TimerWheel::add_lane`]) and arms on them by
+//! [`LaneId`], so arming is a generation bump and an append.
 //!
 //! Flows are named by their table entry number (stable while the flow lives). The wheel keeps one 32-bit
 //! generation per entry number: arming bumps it and stores the new value in the wheel entry, and
