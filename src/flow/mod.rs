@@ -87,12 +87,15 @@
 //!
 //! The flow layer's budget is a share of the engine's per-packet time (the flow bench prints both). With
 //! the table in memory far larger than the caches, what costs is cache misses, so the common paths are
-//! laid out to touch few lines: a lookup reads one index line and the flow; timers name flows by entry
-//! number and check staleness in a 4-byte-per-flow array, never in the flow or the index; timers of one
-//! delay live in a FIFO lane (sequential reads and writes); the end of a receive burst visits only the flows
-//! that got data in it. Where a batch is at hand ([`FlowShard::on_segments`], [`FlowShard::zmap_synacks`],
-//! the timers due in one tick), the lookups of a group are started together with prefetches, so their
-//! misses overlap instead of adding up.
+//! laid out to touch few lines: a lookup reads one index line and the flow, which its handler then works
+//! on in place (the shard is the table plus a `Machine` holding everything else, so a handler borrows both
+//! and no flow is copied in and out); timers name flows by entry number and check staleness in a
+//! 4-byte-per-flow array, never in the flow or the index; timers of one delay live in a FIFO lane
+//! (sequential reads and writes); the end of a receive burst visits only the flows that got data in it.
+//! Where a batch is at hand ([`FlowShard::on_segments`], [`FlowShard::zmap_synacks`], the timers due in one
+//! tick), the lookups of a group are started together with prefetches, so their misses overlap instead of
+//! adding up. Keyed hashing is kept to one SipHash per self-opened SYN and one per answer checked
+//! ([`cookie`]); the probe seed of an attempt is a cheap keyed mix, not a MAC.
 
 pub mod config;
 pub mod cookie;

@@ -7,12 +7,12 @@ use crate::record::{Outcome, Record, Stage};
 use crate::wire::TcpFlags;
 
 use super::config::{FlowConfig, FlowConfigError};
-use super::cookie::Cookies;
+use super::cookie::{Cookies, HafAnswer};
 use super::counters::FlowCounters;
 use super::seq;
 use super::state::{bits, FlowState, Haf, LastPacket, Phase, RecordSlab, NO_RECORD};
 use super::table::{FlowKey, FlowTable, KeyHash, Place};
-use super::timer::{TimerEntry, TimerWheel};
+use super::timer::{LaneId, TimerEntry, TimerWheel};
 use super::{ActionSink, Event, Payload, ProbeLengths, Segment, SynAckFields, Target, Transmit};
 
 /// The engine's clock, as the flow layer sees it.
@@ -52,10 +52,20 @@ pub struct FlowMemory {
 const PREFETCH_GROUP: usize = 16;
 
 /// The per-worker flow engine. Pure: it reads events and writes actions into the caller's sink.
+///
+/// Split in two so a handler can work on a flow in place: the table, and everything else (`Machine`).
+/// A handler gets `&mut Machine` and `&mut FlowState` (an entry of the table) at once, so it cannot insert
+/// or remove table entries while it holds the flow, and no flow is copied in and out.
 pub struct FlowShard {
+    table: FlowTable<FlowState>,
+    m: Machine,
+}
+
+/// The state machine's side of a shard: configuration, cookies, timers, records under construction and
+/// counters. Its handlers take the flow they work on as an argument.
+struct Machine {
     config: FlowConfig,
     cookies: Cookies,
-    table: FlowTable<FlowState>,
     wheel: TimerWheel,
     slab: RecordSlab,
     /// Entry numbers of the flows in [`Phase::Collecting`], finished at the end of the receive burst (so
@@ -67,42 +77,57 @@ pub struct FlowShard {
     lingering: usize,
     haf_probes: u8,
     haf_needed: u8,
-    linger_ms: u64,
+    lanes: Lanes,
     counters: FlowCounters,
+}
+
+/// The timer lanes of the delays a flow arms: retransmission (`rt`), timeout (`t`) and lingering.
+struct Lanes {
+    retransmit: LaneId,
+    timeout: LaneId,
+    linger: LaneId,
 }
 
 impl FlowShard {
     pub fn new(config: FlowConfig) -> Result<FlowShard, FlowConfigError> {
         config.validate()?;
         let cookies = Cookies::new(&config);
+        let mut wheel = TimerWheel::new();
+        let lanes = Lanes {
+            retransmit: wheel.add_lane(config.retransmit_ms),
+            timeout: wheel.add_lane(config.timeout_ms),
+            linger: wheel.add_lane(cookies.answer_horizon_ms()),
+        };
         Ok(FlowShard {
             table: FlowTable::new(config.table_capacity, [config.secret[1], config.secret[0]]),
-            wheel: TimerWheel::with_lanes(&[config.retransmit_ms, config.timeout_ms, cookies.answer_horizon_ms()]),
-            slab: RecordSlab::default(),
-            collecting: Vec::new(),
-            due: Vec::new(),
-            isn_nonce: 1,
-            lingering: 0,
-            haf_probes: config.effective_haf_probes(),
-            haf_needed: config.haf_needed(),
-            linger_ms: cookies.answer_horizon_ms(),
-            counters: FlowCounters::default(),
-            cookies,
-            config,
+            m: Machine {
+                wheel,
+                lanes,
+                slab: RecordSlab::default(),
+                collecting: Vec::new(),
+                due: Vec::new(),
+                isn_nonce: 1,
+                lingering: 0,
+                haf_probes: config.effective_haf_probes(),
+                haf_needed: config.haf_needed(),
+                counters: FlowCounters::default(),
+                cookies,
+                config,
+            },
         })
     }
 
     pub fn config(&self) -> &FlowConfig {
-        &self.config
+        &self.m.config
     }
 
     pub fn counters(&self) -> &FlowCounters {
-        &self.counters
+        &self.m.counters
     }
 
     /// Flows that can still send something or produce a record (tombstones excluded).
     pub fn active_flows(&self) -> usize {
-        self.table.len() - self.lingering
+        self.table.len() - self.m.lingering
     }
 
     /// No flow is in flight: with input at EOF and the cooldown over, the worker may stop.
@@ -119,9 +144,9 @@ impl FlowShard {
     pub fn memory(&self) -> FlowMemory {
         FlowMemory {
             index: self.table.index_bytes(),
-            entries: self.table.entry_bytes() + self.collecting.capacity() * std::mem::size_of::<u32>(),
-            timers: self.wheel.bytes() + self.due.capacity() * std::mem::size_of::<TimerEntry>(),
-            slab: self.slab.bytes(),
+            entries: self.table.entry_bytes() + self.m.collecting.capacity() * std::mem::size_of::<u32>(),
+            timers: self.m.wheel.bytes() + self.m.due.capacity() * std::mem::size_of::<TimerEntry>(),
+            slab: self.m.slab.bytes(),
         }
     }
 
@@ -230,12 +255,11 @@ impl FlowShard {
 
     fn open_at<S: ActionSink + ?Sized>(&mut self, target: &Target, now: Now, out: &mut S) {
         if self.table.find(&FlowKey { addr: target.remote, port: target.remote_port }).is_some() {
-            self.counters.duplicate_targets += 1;
+            self.m.counters.duplicate_targets += 1;
             return;
         }
-        let local_port = self.cookies.open_port(target.remote, target.remote_port, target.local);
-        let isn = self.cookies.open_isn(target.remote, target.remote_port, target.local, local_port, now.ms);
-        self.counters.syns_opened += 1;
+        let (local_port, isn) = self.m.cookies.open(target.remote, target.remote_port, target.local, now.ms);
+        self.m.counters.syns_opened += 1;
         out.transmit(Transmit {
             remote: target.remote,
             remote_port: target.remote_port,
@@ -244,7 +268,7 @@ impl FlowShard {
             seq: isn,
             ack: 0,
             flags: TcpFlags::SYN,
-            window: self.config.window,
+            window: self.m.config.window,
             payload: Payload::None,
         });
     }
@@ -266,24 +290,24 @@ impl FlowShard {
         let last = LastPacket { seq: f.seq, ack: f.ack, window: f.window, flags: TcpFlags::SYN_ACK, ttl: f.ttl, at_ns: now.ns };
         let key = FlowKey { addr: f.remote, port: f.remote_port };
         if self.table.find_hashed(&key, hash).is_some() {
-            self.counters.duplicate_targets += 1;
+            self.m.counters.duplicate_targets += 1;
             return;
         }
-        let st = self.fresh_state(f.remote, f.remote_port, f.local, f.local_port, f.ack.wrapping_sub(1), last, probes);
+        let st = self.m.fresh_state(f.remote, f.remote_port, f.local, f.local_port, f.ack.wrapping_sub(1), last, probes);
         if f.window == 0 {
             // As the original: recorded, never answered, no state (ZMap already de-duplicates its output).
-            self.emit(st.record(Outcome::ZeroWindow, None), out);
+            self.m.emit(st.record(Outcome::ZeroWindow, None), out);
             return;
         }
         match self.table.insert_hashed(st, hash) {
             Ok(slot) => {
-                self.counters.zmap_flows += 1;
-                self.with_flow(slot, |shard, st| {
-                    shard.start_attempt(st, f.seq, now, probes, out);
+                self.m.counters.zmap_flows += 1;
+                self.with_flow(slot, |m, st| {
+                    m.start_attempt(st, f.seq, now, probes, out);
                     Fate::Keep
                 });
             }
-            Err(_) => self.counters.table_full += 1,
+            Err(_) => self.m.counters.table_full += 1,
         }
     }
 
@@ -305,9 +329,9 @@ impl FlowShard {
         let Some(slot) = self.table.find_hashed(&key, hash) else {
             if !self.stateless_answer(seg, hash, now, probes, out) && !self.haf_answer(seg, now, out) {
                 if is_answer_to_syn(seg.flags) {
-                    self.counters.stray_synacks += 1;
+                    self.m.counters.stray_synacks += 1;
                 } else {
-                    self.counters.stray_segments += 1;
+                    self.m.counters.stray_segments += 1;
                 }
             }
             return;
@@ -315,7 +339,7 @@ impl FlowShard {
         let Some(st) = self.table.get(slot) else { return };
         let live = !matches!(st.phase, Phase::Held | Phase::Lingering);
         if live && st.local_port == seg.local_port && st.local == seg.local {
-            self.with_flow(slot, |shard, st| shard.flow_segment(st, seg, now, probes, out));
+            self.with_flow(slot, |m, st| m.flow_segment(st, seg, now, probes, out));
             return;
         }
         // A flow exists for this remote port but the segment is not for its current connection: it may
@@ -324,30 +348,30 @@ impl FlowShard {
             return;
         }
         if live {
-            self.counters.rejected_segments += 1;
+            self.m.counters.rejected_segments += 1;
         } else {
-            self.counters.late_segments += 1;
+            self.m.counters.late_segments += 1;
         }
     }
 
     fn end_burst_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
-        let mut entries = std::mem::take(&mut self.collecting);
+        let mut entries = std::mem::take(&mut self.m.collecting);
         for entry in entries.drain(..) {
-            self.with_flow(entry as usize, |shard, st| {
+            self.with_flow(entry as usize, |m, st| {
                 if st.phase == Phase::Collecting {
-                    shard.end_attempt(st, Outcome::Data, false, false, now, out)
+                    m.end_attempt(st, Outcome::Data, false, false, now, out)
                 } else {
                     Fate::Keep
                 }
             });
         }
-        self.collecting = entries;
+        self.m.collecting = entries;
     }
 
     fn tick_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
-        let mut due = std::mem::take(&mut self.due);
-        self.counters.stale_timers += self.wheel.advance(now.ms, &mut due);
+        let mut due = std::mem::take(&mut self.m.due);
+        self.m.counters.stale_timers += self.m.wheel.advance(now.ms, &mut due);
         // Due flows are cold (their timers were set long ago): start loading a group of them, then the index
         // lines of the tombstones among them (their removal edits the index), then work through the group.
         // (Prefetching every due flow's index line at once, from hash bits kept in the timer, measured slower:
@@ -362,35 +386,35 @@ impl FlowShard {
                 }
             }
             for timer in group {
-                if self.wheel.is_current(timer) {
-                    self.with_flow(timer.entry as usize, |shard, st| shard.timer_fired(st, now, out));
+                if self.m.wheel.is_current(timer) {
+                    self.with_flow(timer.entry as usize, |m, st| m.timer_fired(st, now, out));
                 } else {
-                    self.counters.stale_timers += 1;
+                    self.m.counters.stale_timers += 1;
                 }
             }
         }
         due.clear();
-        self.due = due;
+        self.m.due = due;
     }
 
     fn expire_all_at<S: ActionSink + ?Sized>(&mut self, now: Now, out: &mut S) {
         self.end_burst_at(now, out);
         let entries: Vec<usize> = self.table.occupied().collect();
         for entry in entries {
-            self.with_flow(entry, |shard, st| {
+            self.with_flow(entry, |m, st| {
                 if st.haf == Haf::Pending {
                     st.haf = Haf::Cleared;
                 }
                 let _ = match st.phase {
-                    Phase::SynSent => shard.end_attempt(st, Outcome::NoSynAck, false, true, now, out),
+                    Phase::SynSent => m.end_attempt(st, Outcome::NoSynAck, false, true, now, out),
                     Phase::AckSent => {
                         let outcome = timeout_outcome(st);
-                        shard.end_attempt(st, outcome, false, true, now, out)
+                        m.end_attempt(st, outcome, false, true, now, out)
                     }
-                    Phase::Acked => shard.end_attempt(st, Outcome::AckedNoData, false, true, now, out),
+                    Phase::Acked => m.end_attempt(st, Outcome::AckedNoData, false, true, now, out),
                     // end_burst above finished every collecting flow; kept for completeness.
-                    Phase::Collecting => shard.end_attempt(st, Outcome::Data, false, true, now, out),
-                    Phase::Held => shard.release_held(st, now, out),
+                    Phase::Collecting => m.end_attempt(st, Outcome::Data, false, true, now, out),
+                    Phase::Held => m.release_held(st, now, out),
                     Phase::Lingering => Fate::Remove,
                 };
                 Fate::Remove
@@ -398,31 +422,105 @@ impl FlowShard {
         }
     }
 
-    // ---- the machine ------------------------------------------------------------------------------
-
-    /// Runs `f` on a copy of the flow in entry `slot`, then writes it back or removes it. `f` may use the
-    /// rest of the shard freely but must not insert or remove table entries.
-    fn with_flow(&mut self, slot: usize, f: impl FnOnce(&mut Self, &mut FlowState) -> Fate) {
-        let Some(mut st) = self.table.get(slot).copied() else { return };
-        match f(self, &mut st) {
-            Fate::Keep => {
-                if let Some(entry) = self.table.get_mut(slot) {
-                    *entry = st;
-                }
+    /// Runs `f` on the flow in entry `slot`, in place, then removes the flow if `f` says so.
+    fn with_flow(&mut self, slot: usize, f: impl FnOnce(&mut Machine, &mut FlowState) -> Fate) {
+        let Some(st) = self.table.get_mut(slot) else { return };
+        if let Fate::Remove = f(&mut self.m, st) {
+            let (phase, record, entry) = (st.phase, st.record, st.place.entry);
+            if phase == Phase::Lingering {
+                self.m.lingering -= 1;
             }
-            Fate::Remove => {
-                if st.phase == Phase::Lingering {
-                    self.lingering -= 1;
-                }
-                if st.record != NO_RECORD {
-                    self.slab.take(st.record);
-                }
-                // The entry number will name another flow: its pending timer must not fire for that one.
-                self.wheel.disarm(st.place.entry);
-                self.table.remove(slot);
+            if record != NO_RECORD {
+                self.m.slab.take(record);
             }
+            // The entry number will name another flow: its pending timer must not fire for that one.
+            self.m.wheel.disarm(entry);
+            self.table.remove(slot);
         }
     }
+
+    // ---- answers to stateless SYNs and HyperACKtive probes ------------------------------------------
+
+    /// An answer to one of our HyperACKtive probes? Counts it for its parent and decides at once.
+    fn haf_answer<S: ActionSink + ?Sized>(&mut self, seg: &Segment<'_>, now: Now, out: &mut S) -> bool {
+        if self.m.haf_probes == 0 || !is_answer_to_syn(seg.flags) {
+            return false;
+        }
+        let Some(answer) = self.m.cookies.check_haf(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, self.m.haf_probes) else {
+            return false;
+        };
+        if !seg.flags.rst() {
+            // Close the probe's half-open connection on the host.
+            out.transmit(Transmit {
+                remote: seg.remote,
+                remote_port: seg.remote_port,
+                local: seg.local,
+                local_port: seg.local_port,
+                seq: seg.ack,
+                ack: 0,
+                flags: TcpFlags::RST,
+                window: 0,
+                payload: Payload::None,
+            });
+        }
+        let parent = FlowKey { addr: seg.remote, port: answer.parent_port };
+        let Some(slot) = self.table.find(&parent) else {
+            self.m.counters.haf_ignored += 1;
+            return true;
+        };
+        self.with_flow(slot, |m, st| m.haf_probe_answer(st, seg, answer, now, out));
+        true
+    }
+
+    /// A SYN-ACK or RST+ACK for a remote port without state: an answer to one of our stateless SYNs if its
+    /// cookie checks out. State is created only now.
+    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, hash: KeyHash, now: Now, probes: &P, out: &mut S) -> bool
+    where
+        P: ProbeLengths + ?Sized,
+        S: ActionSink + ?Sized,
+    {
+        if !is_answer_to_syn(seg.flags) {
+            return false;
+        }
+        let Some(isn) = self.m.cookies.check_open(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, now.ms) else {
+            return false;
+        };
+        let mut st = self.m.fresh_state(seg.remote, seg.remote_port, seg.local, seg.local_port, isn, last_of(seg, now), probes);
+        if seg.flags.rst() || seg.window == 0 {
+            // Closed port, or a zero-window SYN-ACK: recorded once, never answered. The tombstone makes
+            // repeats of this answer late packets instead of second records.
+            let record = if seg.flags.rst() {
+                st.record(Outcome::Closed, Some(Stage::SynAck))
+            } else {
+                st.record(Outcome::ZeroWindow, None)
+            };
+            self.m.emit(record, out);
+            st.phase = Phase::Lingering;
+            match self.table.insert_hashed(st, hash) {
+                Ok(entry) => {
+                    self.m.lingering += 1;
+                    self.m.wheel.arm_on(self.m.lanes.linger, entry as u32, now.ms);
+                }
+                Err(_) => self.m.counters.tombstones_refused += 1,
+            }
+            return true;
+        }
+        match self.table.insert_hashed(st, hash) {
+            Ok(slot) => {
+                self.m.counters.cookie_flows += 1;
+                self.with_flow(slot, |m, st| {
+                    m.start_attempt(st, seg.seq, now, probes, out);
+                    Fate::Keep
+                });
+            }
+            Err(_) => self.m.counters.table_full += 1,
+        }
+        true
+    }
+}
+
+impl Machine {
+    // ---- the machine ------------------------------------------------------------------------------
 
     #[allow(clippy::too_many_arguments)]
     fn fresh_state<P: ProbeLengths + ?Sized>(
@@ -461,9 +559,10 @@ impl FlowShard {
         }
     }
 
-    /// Arms the flow's one timer `delay_ms` from now (its previous one, if any, becomes stale).
-    fn arm_after(&mut self, st: &FlowState, now: Now, delay_ms: u64) {
-        self.wheel.arm_after(st.place.entry, now.ms, delay_ms);
+    /// Arms the flow's one timer on `lane`, that lane's delay from now (its previous one, if any, becomes
+    /// stale).
+    fn arm_on(&mut self, st: &FlowState, now: Now, lane: LaneId) {
+        self.wheel.arm_on(lane, st.place.entry, now.ms);
     }
 
     /// Kills the flow's armed timer without arming another.
@@ -530,7 +629,7 @@ impl FlowShard {
         };
         st.sent_len = if matches!(payload, Payload::None) { 0 } else { st.probe_len };
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::ACK, payload, out);
-        self.arm_after(st, now, self.config.retransmit_ms);
+        self.arm_on(st, now, self.lanes.retransmit);
     }
 
     /// Resends the original probe bytes at the original sequence number, now with PSH (under
@@ -541,7 +640,7 @@ impl FlowShard {
         let payload = self.probe_payload(st);
         self.send(st, st.isn.wrapping_add(1), st.rcv_nxt, TcpFlags::PSH_ACK, payload, out);
         self.counters.ack_retransmissions += 1;
-        self.arm_after(st, now, self.config.timeout_ms);
+        self.arm_on(st, now, self.lanes.timeout);
     }
 
     fn flow_segment<P, S>(&mut self, st: &mut FlowState, seg: &Segment<'_>, now: Now, probes: &P, out: &mut S) -> Fate
@@ -641,7 +740,7 @@ impl FlowShard {
         if st.phase == Phase::AckSent && seg.flags.ack() && seg.ack == snd_nxt {
             st.phase = Phase::Acked;
             st.counter = 0;
-            self.arm_after(st, now, self.config.timeout_ms);
+            self.arm_on(st, now, self.lanes.timeout);
         }
         Fate::Keep
     }
@@ -699,7 +798,7 @@ impl FlowShard {
                 st.counter += 1;
                 self.send_syn(st, out);
                 self.counters.syn_retransmissions += 1;
-                self.arm_after(st, now, self.config.timeout_ms);
+                self.arm_on(st, now, self.lanes.timeout);
                 Fate::Keep
             }
             Phase::SynSent => self.end_attempt(st, Outcome::NoSynAck, false, false, now, out),
@@ -832,7 +931,7 @@ impl FlowShard {
         }
         st.phase = Phase::Lingering;
         self.lingering += 1;
-        self.arm_after(st, now, self.linger_ms);
+        self.arm_on(st, now, self.lanes.linger);
         Fate::Keep
     }
 
@@ -851,7 +950,7 @@ impl FlowShard {
         st.snd_acked = st.isn.wrapping_add(1);
         self.send_syn(st, out);
         self.counters.syns_sent += 1;
-        self.arm_after(st, now, self.config.timeout_ms);
+        self.arm_on(st, now, self.lanes.timeout);
         if st.handshake == 1 && self.haf_probes > 0 && st.haf == Haf::Off {
             self.send_haf_probes(st, now, out);
         }
@@ -912,57 +1011,6 @@ impl FlowShard {
         }
     }
 
-    /// An answer to one of our HyperACKtive probes? Counts it for its parent and decides at once.
-    fn haf_answer<S: ActionSink + ?Sized>(&mut self, seg: &Segment<'_>, now: Now, out: &mut S) -> bool {
-        if self.haf_probes == 0 || !is_answer_to_syn(seg.flags) {
-            return false;
-        }
-        let Some(answer) = self.cookies.check_haf(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, self.haf_probes) else {
-            return false;
-        };
-        if !seg.flags.rst() {
-            // Close the probe's half-open connection on the host.
-            out.transmit(Transmit {
-                remote: seg.remote,
-                remote_port: seg.remote_port,
-                local: seg.local,
-                local_port: seg.local_port,
-                seq: seg.ack,
-                ack: 0,
-                flags: TcpFlags::RST,
-                window: 0,
-                payload: Payload::None,
-            });
-        }
-        let parent = FlowKey { addr: seg.remote, port: answer.parent_port };
-        let Some(slot) = self.table.find(&parent) else {
-            self.counters.haf_ignored += 1;
-            return true;
-        };
-        self.with_flow(slot, |shard, st| {
-            let bit = 1u16 << answer.probe;
-            shard.haf_settle(st, now);
-            if st.haf != Haf::Pending || (st.haf_yes | st.haf_no) & bit != 0 || st.local != seg.local {
-                shard.counters.haf_ignored += 1;
-                return Fate::Keep;
-            }
-            if seg.flags.rst() {
-                st.haf_no |= bit;
-                shard.counters.haf_rsts += 1;
-            } else {
-                st.haf_yes |= bit;
-                shard.counters.haf_synacks += 1;
-            }
-            shard.haf_settle(st, now);
-            match (st.haf, st.phase) {
-                (Haf::Labelled, Phase::Held) | (Haf::Cleared, Phase::Held) => shard.release_held(st, now, out),
-                (Haf::Labelled, _) => shard.label_firewall(st, now, out),
-                _ => Fate::Keep,
-            }
-        });
-        true
-    }
-
     /// The parent is an ACKing firewall: end it now, whatever it was doing.
     fn label_firewall<S: ActionSink + ?Sized>(&mut self, st: &mut FlowState, now: Now, out: &mut S) -> Fate {
         if matches!(st.phase, Phase::AckSent | Phase::Acked | Phase::Collecting) {
@@ -980,53 +1028,29 @@ impl FlowShard {
         self.linger(st, now)
     }
 
-    // ---- answers to stateless SYNs ----------------------------------------------------------------
-
-    /// A SYN-ACK or RST+ACK for a remote port without state: an answer to one of our stateless SYNs if its
-    /// cookie checks out. State is created only now.
-    fn stateless_answer<P, S>(&mut self, seg: &Segment<'_>, hash: KeyHash, now: Now, probes: &P, out: &mut S) -> bool
-    where
-        P: ProbeLengths + ?Sized,
-        S: ActionSink + ?Sized,
-    {
-        if !is_answer_to_syn(seg.flags) {
-            return false;
+    /// Counts a checked HyperACKtive probe answer for its parent `st`, and decides at once if it can.
+    fn haf_probe_answer<S: ActionSink + ?Sized>(&mut self, st: &mut FlowState, seg: &Segment<'_>, answer: HafAnswer, now: Now, out: &mut S) -> Fate {
+        let bit = 1u16 << answer.probe;
+        self.haf_settle(st, now);
+        if st.haf != Haf::Pending || (st.haf_yes | st.haf_no) & bit != 0 || st.local != seg.local {
+            self.counters.haf_ignored += 1;
+            return Fate::Keep;
         }
-        let Some(isn) = self.cookies.check_open(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, now.ms) else {
-            return false;
-        };
-        let mut st = self.fresh_state(seg.remote, seg.remote_port, seg.local, seg.local_port, isn, last_of(seg, now), probes);
-        if seg.flags.rst() || seg.window == 0 {
-            // Closed port, or a zero-window SYN-ACK: recorded once, never answered. The tombstone makes
-            // repeats of this answer late packets instead of second records.
-            let record = if seg.flags.rst() {
-                st.record(Outcome::Closed, Some(Stage::SynAck))
-            } else {
-                st.record(Outcome::ZeroWindow, None)
-            };
-            self.emit(record, out);
-            st.phase = Phase::Lingering;
-            match self.table.insert_hashed(st, hash) {
-                Ok(entry) => {
-                    self.lingering += 1;
-                    self.wheel.arm_after(entry as u32, now.ms, self.linger_ms);
-                }
-                Err(_) => self.counters.tombstones_refused += 1,
-            }
-            return true;
+        if seg.flags.rst() {
+            st.haf_no |= bit;
+            self.counters.haf_rsts += 1;
+        } else {
+            st.haf_yes |= bit;
+            self.counters.haf_synacks += 1;
         }
-        match self.table.insert_hashed(st, hash) {
-            Ok(slot) => {
-                self.counters.cookie_flows += 1;
-                self.with_flow(slot, |shard, st| {
-                    shard.start_attempt(st, seg.seq, now, probes, out);
-                    Fate::Keep
-                });
-            }
-            Err(_) => self.counters.table_full += 1,
+        self.haf_settle(st, now);
+        match (st.haf, st.phase) {
+            (Haf::Labelled, Phase::Held) | (Haf::Cleared, Phase::Held) => self.release_held(st, now, out),
+            (Haf::Labelled, _) => self.label_firewall(st, now, out),
+            _ => Fate::Keep,
         }
-        true
     }
+
 }
 
 /// The outcome of an `ack`-stage timeout: nothing came back for what we sent.

@@ -5,7 +5,8 @@
 //! lane: a FIFO whose deadlines are in order by construction (the clock never goes back). Arming appends to
 //! its tail and firing pops from its head, both sequential, so a timer costs no cache miss to write or read
 //! however far out it is, and no sorting. Any other deadline (the HyperACKtive window's end) goes on the
-//! wheel.
+//! wheel. A caller looks the lanes of its delays up once ([`TimerWheel::add_lane`]) and arms on them by
+//! [`LaneId`], so arming is a generation bump and an append.
 //!
 //! Flows are named by their table entry number (stable while the flow lives). The wheel keeps one 32-bit
 //! generation per entry number: arming bumps it and stores the new value in the wheel entry, and
@@ -28,6 +29,30 @@ pub struct TimerEntry {
     pub entry: u32,
     pub generation: u32,
     pub deadline_ms: u64,
+}
+
+/// Names one lane of a wheel ([`TimerWheel::lane`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneId(usize);
+
+/// Bumps the generation of `entry` and returns the new one (growing the array on first use of a number).
+#[inline(always)]
+fn bump_in(generations: &mut Vec<u32>, entry: u32) -> u32 {
+    match generations.get_mut(entry as usize) {
+        Some(g) => {
+            *g = g.wrapping_add(1);
+            *g
+        }
+        None => grow_to(generations, entry),
+    }
+}
+
+#[cold]
+fn grow_to(generations: &mut Vec<u32>, entry: u32) -> u32 {
+    // Only called when `entry` is past the end: fill up to it, then its first generation.
+    generations.resize(entry as usize, 0);
+    generations.push(1);
+    1
 }
 
 /// Timers armed with one fixed delay: deadlines never decrease from head to tail.
@@ -57,11 +82,17 @@ impl TimerWheel {
     pub fn with_lanes(lane_delays_ms: &[u64]) -> Self {
         let mut wheel = Self::new();
         for &delay_ms in lane_delays_ms {
-            if !wheel.lanes.iter().any(|l| l.delay_ms == delay_ms) {
-                wheel.lanes.push(Lane { delay_ms, queue: VecDeque::new() });
-            }
+            wheel.add_lane(delay_ms);
         }
         wheel
+    }
+
+    /// The lane of timers `delay_ms` from when they are armed, added if the wheel has none yet.
+    pub fn add_lane(&mut self, delay_ms: u64) -> LaneId {
+        self.lane(delay_ms).unwrap_or_else(|| {
+            self.lanes.push(Lane { delay_ms, queue: VecDeque::new() });
+            LaneId(self.lanes.len() - 1)
+        })
     }
 
     /// A wheel without lanes.
@@ -95,17 +126,12 @@ impl TimerWheel {
     }
 
     fn bump(&mut self, entry: u32) -> u32 {
-        let i = entry as usize;
-        if i >= self.generations.len() {
-            self.generations.resize(i + 1, 0);
-        }
-        let g = &mut self.generations[i];
-        *g = g.wrapping_add(1);
-        *g
+        bump_in(&mut self.generations, entry)
     }
 
     /// Arms `entry`'s timer (any earlier one of it becomes stale); a deadline in the past fires on the next
     /// advance.
+    #[inline(never)]
     pub fn arm(&mut self, entry: u32, deadline_ms: u64) {
         let generation = self.bump(entry);
         let deadline_ms = deadline_ms.max(self.cursor_ms);
@@ -113,19 +139,32 @@ impl TimerWheel {
         self.len += 1;
     }
 
+    /// The lane of timers `delay_ms` from when they are armed, if the wheel has one.
+    pub fn lane(&self, delay_ms: u64) -> Option<LaneId> {
+        self.lanes.iter().position(|l| l.delay_ms == delay_ms).map(LaneId)
+    }
+
     /// Arms `entry`'s timer `delay_ms` after `now_ms`: on the lane of that delay if there is one, else on
     /// the wheel.
     pub fn arm_after(&mut self, entry: u32, now_ms: u64, delay_ms: u64) {
-        let deadline_ms = now_ms.saturating_add(delay_ms).max(self.cursor_ms);
-        let Some(lane) = self.lanes.iter().position(|l| l.delay_ms == delay_ms) else {
-            return self.arm(entry, deadline_ms);
-        };
+        match self.lane(delay_ms) {
+            Some(lane) => self.arm_on(lane, entry, now_ms),
+            None => self.arm(entry, now_ms.saturating_add(delay_ms)),
+        }
+    }
+
+    /// Arms `entry`'s timer on `lane` (a lane of this wheel), its lane's delay after `now_ms`. The common
+    /// path: a caller that arms the same few delays all the time looks their lanes up once.
+    pub fn arm_on(&mut self, lane: LaneId, entry: u32, now_ms: u64) {
+        let TimerWheel { lanes, generations, cursor_ms, .. } = self;
+        let Some(lane) = lanes.get_mut(lane.0) else { return self.arm(entry, now_ms) };
+        let deadline_ms = now_ms.saturating_add(lane.delay_ms).max(*cursor_ms);
         // A clock that went back would break the lane's order; such a timer goes on the wheel instead.
-        if self.lanes[lane].queue.back().is_some_and(|last| last.deadline_ms > deadline_ms) {
+        if lane.queue.back().is_some_and(|last| last.deadline_ms > deadline_ms) {
             return self.arm(entry, deadline_ms);
         }
-        let generation = self.bump(entry);
-        self.lanes[lane].queue.push_back(TimerEntry { entry, generation, deadline_ms });
+        let generation = bump_in(generations, entry);
+        lane.queue.push_back(TimerEntry { entry, generation, deadline_ms });
         self.len += 1;
     }
 
@@ -247,6 +286,30 @@ mod tests {
         w.advance(20_000, &mut due);
         assert_eq!(due.iter().map(|e| (e.entry, e.deadline_ms)).collect::<Vec<_>>(), vec![(4, 11_002), (3, 12_000), (1, 15_000), (2, 16_001)]);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn arming_on_a_lane_is_arming_after_its_delay() {
+        let mut by_lane = TimerWheel::new();
+        let mut by_delay = TimerWheel::with_lanes(&[300, 700]);
+        let (short, long) = (by_lane.add_lane(300), by_lane.add_lane(700));
+        assert_eq!(by_lane.add_lane(300), short, "one lane per delay");
+        assert_eq!(by_lane.lane(700), Some(long));
+        assert_eq!(by_lane.lane(500), None);
+        for (i, now) in [0u64, 10, 10, 250, 900].into_iter().enumerate() {
+            // Entries past the generation array's end grow it; re-arming 1000 and 1001 makes their first
+            // timers stale.
+            let entry = (i % 3) as u32 + 1000;
+            let (lane, delay) = if i % 2 == 0 { (short, 300) } else { (long, 700) };
+            by_lane.arm_on(lane, entry, now);
+            by_delay.arm_after(entry, now, delay);
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for now in [400, 1000, 5000] {
+            assert_eq!(by_lane.advance(now, &mut a), by_delay.advance(now, &mut b));
+            assert_eq!(a, b);
+        }
+        assert_eq!(a.iter().map(|e| (e.entry, e.deadline_ms)).collect::<Vec<_>>(), vec![(1002, 310), (1000, 950), (1001, 1200)]);
     }
 
     #[test]
