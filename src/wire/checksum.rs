@@ -14,14 +14,15 @@ pub const PROTO_TCP: u8 = 6;
 pub const PROTO_ICMPV6: u8 = 58;
 
 /// End-around-carry fold of a wide accumulator (a sum of 16- and 32-bit words) to a 16-bit partial sum.
-/// Non-zero input gives non-zero output. Branch-free: four fixed folds reach 16 bits from any `u64`.
+/// Non-zero input gives non-zero output (and the same value as folding 16 bits at a time until it fits).
+/// Branch-free: two end-around-carry additions, 64 to 32 bits, then 32 to 16.
 #[inline]
 pub fn fold(acc: u64) -> u32 {
-    let a = (acc & 0xffff_ffff) + (acc >> 32); // < 2^33
-    let a = (a & 0xffff) + (a >> 16); // < 2^17 + 2^16
-    let a = (a & 0xffff) + (a >> 16); // <= 0x1_0001
-    let a = (a & 0xffff) + (a >> 16); // <= 0xffff
-    a as u32
+    // s + carry cannot overflow: when the addition carried, s is at most MAX - 1.
+    let (s, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let a = s + u32::from(carry);
+    let (s, carry) = (a as u16).overflowing_add((a >> 16) as u16);
+    u32::from(s + u16::from(carry))
 }
 
 /// One's-complement sum of `data` in *native* byte order, as a 64-bit accumulator (not folded).
@@ -76,6 +77,25 @@ pub(crate) fn fold_native(acc: u64) -> u32 {
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
     fold_native(sum_native(data))
+}
+
+/// True when `data`, its checksum field included, sums to all ones: [`verifies`]`(`[`sum`]`(data))` with one
+/// fold (all ones is the same in either byte order).
+#[inline]
+pub fn data_verifies(data: &[u8]) -> bool {
+    fold(sum_native(data)) == 0xffff
+}
+
+/// True when a TCP segment over IPv4 (checksum field included) verifies with its pseudo-header. The
+/// pseudo-header is summed in native order with the segment, so the whole check folds once.
+#[inline]
+pub fn tcp_verifies_v4(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> bool {
+    let Ok(len) = u16::try_from(segment.len()) else { return false };
+    let pseudo = u64::from(u32::from_ne_bytes(src.octets()))
+        + u64::from(u32::from_ne_bytes(dst.octets()))
+        + u64::from(u16::from_ne_bytes([0, PROTO_TCP]))
+        + u64::from(u16::from_ne_bytes(len.to_be_bytes()));
+    fold(add_carry(sum_native(segment), pseudo)) == 0xffff
 }
 
 /// Partial sum of one 16-bit value.
@@ -286,6 +306,27 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn one_fold_checks_match_the_partial_sum_checks(
+            mut data in proptest::collection::vec(any::<u8>(), 0..300),
+            src in any::<u32>(),
+            dst in any::<u32>(),
+            fix in any::<bool>(),
+        ) {
+            let (s, d) = (Ipv4Addr::from(src), Ipv4Addr::from(dst));
+            if fix && data.len() >= 18 {
+                // Make it a valid segment: write its checksum at the TCP checksum offset.
+                data[16..18].fill(0);
+                let c = tcp_checksum_v4(s, d, &data);
+                data[16..18].copy_from_slice(&c.to_be_bytes());
+            }
+            let len = u16::try_from(data.len()).unwrap();
+            let slow = verifies(combine(pseudo_header_v4(s, d, PROTO_TCP, len), sum(&data)));
+            prop_assert_eq!(tcp_verifies_v4(s, d, &data), slow);
+            prop_assert!(!fix || data.len() < 18 || slow);
+            prop_assert_eq!(data_verifies(&data), verifies(sum(&data)));
+        }
+
         #[test]
         fn fold_matches_the_loop(acc in any::<u64>()) {
             prop_assert_eq!(fold(acc), fold_loop(acc));

@@ -168,7 +168,7 @@ pub(super) fn plain_ipv4_tcp(frame: &[u8]) -> Option<TcpFrame<'_>> {
         return None;
     }
     let ip_header: &[u8; 20] = h[IP_AT..TCP_AT].try_into().ok()?;
-    if !checksum::verifies(checksum::sum(ip_header)) {
+    if !checksum::data_verifies(ip_header) {
         return None;
     }
     let options = if tcp_header_len == 20 {

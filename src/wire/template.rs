@@ -19,7 +19,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::checksum::{self, fold, sum, PROTO_TCP};
+use super::checksum::{fold, sum, PROTO_TCP};
 use super::error::{ensure_room, BuildError};
 use super::ethernet::{ethertype, EthernetRepr, MacAddr};
 use super::ipv4::Ipv4Repr;
@@ -261,7 +261,7 @@ impl FrameTemplate {
         if self.src_ip.is_ipv4() {
             buf[ETH_LEN + 2..ETH_LEN + 4].copy_from_slice(&ip_len.to_be_bytes());
             let ip_sum = fold(u64::from(img.ip_sum) + dst_sum + u64::from(ip_len));
-            buf[ETH_LEN + 10..ETH_LEN + 12].copy_from_slice(&checksum::finish(ip_sum).to_be_bytes());
+            buf[ETH_LEN + 10..ETH_LEN + 12].copy_from_slice(&(!(ip_sum as u16)).to_be_bytes());
         } else {
             buf[ETH_LEN + 4..ETH_LEN + 6].copy_from_slice(&ip_len.to_be_bytes());
         }
@@ -284,7 +284,7 @@ impl FrameTemplate {
             + u64::from(f.flags.bits())
             + u64::from(f.window)
             + payload_sum;
-        t[16..18].copy_from_slice(&checksum::finish(fold(tcp_sum)).to_be_bytes());
+        t[16..18].copy_from_slice(&(!(fold(tcp_sum) as u16)).to_be_bytes());
         Ok(total)
     }
 }
