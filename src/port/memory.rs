@@ -6,7 +6,13 @@
 //! queue of the far end, chosen by [`Delivery`]: the same queue index, the far end's emulated RSS, or a flow
 //! hash that ignores ownership (as af_packet's kernel fanout does). When that RX queue is full the frame is
 //! dropped and counted as the far end's `imissed`, as a NIC would. Buffers are recycled through a bounded pool
-//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`.
+//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. A buffer is allocated once at
+//! the largest frame size and keeps it: like a DPDK mbuf, sending a frame writes its bytes and its length,
+//! nothing else (no zeroing, no reallocation).
+//!
+//! Checksum offload: by default the far end reports [`L4Checksum::Unknown`] for every frame, as a device
+//! without offload does. [`RxChecksumOffload`] makes it behave like a NIC that verifies TCP checksums, or
+//! report a scripted verdict (for tests of what the engine does with the verdict).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,8 +21,10 @@ use std::sync::Arc;
 use crossbeam_queue::ArrayQueue;
 
 use super::{
-    MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxQueue, Steering, TxQueue,
+    L4Checksum, MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxFrame, RxQueue, Steering,
+    TxQueue,
 };
+use crate::wire::{parse_frame, Frame};
 
 /// Which RX queue of the far end a frame lands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +36,18 @@ pub enum Delivery {
     Rss(RssSteering),
     /// A fixed hash of addresses and ports, blind to ownership (like af_packet's kernel fanout).
     FlowHash,
+}
+
+/// The TCP checksum verdict the receiving end reports with each frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RxChecksumOffload {
+    /// No offload: every frame is [`L4Checksum::Unknown`] (the default, as with `net_tap` or `af_packet`).
+    #[default]
+    None,
+    /// Like a NIC with TCP checksum offload: TCP frames are Good or Bad by their checksum, others Unknown.
+    Verify,
+    /// Every frame carries this verdict, right or not (tests: shows who trusts the device).
+    Claim(L4Checksum),
 }
 
 /// Shape of a memory pair.
@@ -46,6 +66,8 @@ pub struct MemoryConfig {
     pub delivery: Delivery,
     /// MAC addresses of end A and end B.
     pub macs: [MacAddr; 2],
+    /// The checksum verdicts both ends report on received frames.
+    pub rx_checksum: RxChecksumOffload,
 }
 
 impl Default for MemoryConfig {
@@ -58,6 +80,7 @@ impl Default for MemoryConfig {
             buffers: 4096,
             delivery: Delivery::SameQueue,
             macs: [[0x02, 0, 0, 0, 0, 0x0a], [0x02, 0, 0, 0, 0, 0x0b]],
+            rx_checksum: RxChecksumOffload::None,
         }
     }
 }
@@ -72,20 +95,35 @@ struct EndCounters {
     obytes: AtomicU64,
 }
 
+/// A frame buffer of the pool: allocated at the largest frame size, holding a frame of `len` bytes.
+struct Buffer {
+    bytes: Box<[u8]>,
+    len: usize,
+    /// The receiving device's checksum verdict, set on delivery.
+    l4_checksum: L4Checksum,
+}
+
+impl Buffer {
+    fn frame(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
+    }
+}
+
 /// One direction of the wire: the far end's RX queues and the buffer pool the near end sends from.
 struct Direction {
-    rx_queues: Vec<ArrayQueue<Vec<u8>>>,
-    free: ArrayQueue<Vec<u8>>,
+    rx_queues: Vec<ArrayQueue<Buffer>>,
+    free: ArrayQueue<Buffer>,
     allocated: AtomicUsize,
     buffers: usize,
     max_frame_len: usize,
     delivery: Delivery,
+    rx_checksum: RxChecksumOffload,
     sender: Arc<EndCounters>,
     receiver: Arc<EndCounters>,
 }
 
 impl Direction {
-    fn take_buffer(&self) -> Option<Vec<u8>> {
+    fn take_buffer(&self) -> Option<Buffer> {
         if let Some(buf) = self.free.pop() {
             return Some(buf);
         }
@@ -96,25 +134,38 @@ impl Direction {
                 (n < self.buffers).then_some(n + 1)
             })
             .is_ok();
-        grown.then(|| Vec::with_capacity(self.max_frame_len))
+        grown.then(|| Buffer {
+            bytes: vec![0; self.max_frame_len].into_boxed_slice(),
+            len: 0,
+            l4_checksum: L4Checksum::Unknown,
+        })
     }
 
-    fn return_buffer(&self, buf: Vec<u8>) {
+    fn return_buffer(&self, buf: Buffer) {
         // The pool has room for every buffer ever allocated, so this cannot fail; if it did, the buffer is
         // dropped and the pool shrinks by one.
         let _ = self.free.push(buf);
     }
 
-    fn deliver(&self, from_queue: u16, frame: Vec<u8>) {
+    fn deliver(&self, from_queue: u16, mut frame: Buffer) {
         let queues = self.rx_queues.len();
         let target = match &self.delivery {
             Delivery::SameQueue => usize::from(from_queue),
             Delivery::Rss(rss) => {
-                flow_fields(&frame).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
+                flow_fields(frame.frame()).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
             }
-            Delivery::FlowHash => flow_fields(&frame).map_or(0, |f| f.hash() as usize),
+            Delivery::FlowHash => flow_fields(frame.frame()).map_or(0, |f| f.hash() as usize),
         } % queues;
-        let len = frame.len() as u64;
+        frame.l4_checksum = match self.rx_checksum {
+            RxChecksumOffload::None => L4Checksum::Unknown,
+            RxChecksumOffload::Claim(verdict) => verdict,
+            RxChecksumOffload::Verify => match parse_frame(frame.frame()) {
+                Ok(Frame::Tcp(t)) if t.checksum_valid() => L4Checksum::Good,
+                Ok(Frame::Tcp(_)) => L4Checksum::Bad,
+                _ => L4Checksum::Unknown,
+            },
+        };
+        let len = frame.len as u64;
         self.sender.opackets.fetch_add(1, Ordering::Relaxed);
         self.sender.obytes.fetch_add(len, Ordering::Relaxed);
         let pushed = match self.rx_queues.get(target) {
@@ -226,6 +277,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
             buffers: config.buffers.max(1),
             max_frame_len: config.max_frame_len,
             delivery: config.delivery.clone(),
+            rx_checksum: config.rx_checksum,
             sender: counters[from].clone(),
             receiver: counters[to].clone(),
         })
@@ -321,7 +373,7 @@ pub struct MemoryRx {
     burst: usize,
     frames: u64,
     /// The frames of the burst [`RxQueue::recv_batch`] is lending (kept to reuse the vector).
-    batch: Vec<Vec<u8>>,
+    batch: Vec<Buffer>,
 }
 
 /// Send half of a [`MemoryQueue`].
@@ -329,7 +381,7 @@ pub struct MemoryTx {
     outgoing: Arc<Direction>,
     index: u16,
     burst: usize,
-    pending: Vec<Vec<u8>>,
+    pending: Vec<Buffer>,
     frames: u64,
     no_buffer: u64,
     bad_length: u64,
@@ -343,7 +395,7 @@ impl RxQueue for MemoryRx {
         let mut delivered = 0;
         while delivered < self.burst {
             let Some(frame) = queue.pop() else { break };
-            on_frame(&frame);
+            on_frame(frame.frame());
             self.incoming.return_buffer(frame);
             delivered += 1;
         }
@@ -351,7 +403,7 @@ impl RxQueue for MemoryRx {
         delivered
     }
 
-    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize {
+    fn recv_batch<F: FnOnce(&[RxFrame<'_>])>(&mut self, on_batch: F) -> usize {
         let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
             return 0;
         };
@@ -361,7 +413,11 @@ impl RxQueue for MemoryRx {
         }
         let delivered = self.batch.len();
         if delivered > 0 {
-            let frames: Vec<&[u8]> = self.batch.iter().map(Vec::as_slice).collect();
+            let frames: Vec<RxFrame<'_>> = self
+                .batch
+                .iter()
+                .map(|b| RxFrame { bytes: b.frame(), l4_checksum: b.l4_checksum })
+                .collect();
             on_batch(&frames);
         }
         for frame in self.batch.drain(..) {
@@ -385,9 +441,10 @@ impl TxQueue for MemoryTx {
             self.no_buffer += 1;
             return false;
         };
-        buf.clear();
-        buf.resize(len, 0);
-        fill(&mut buf);
+        // The buffer holds max_frame_len bytes (checked above): the frame is its first `len`, whatever an
+        // earlier frame left there, as the trait says.
+        buf.len = len;
+        fill(&mut buf.bytes[..len]);
         self.pending.push(buf);
         true
     }
@@ -599,14 +656,70 @@ mod tests {
             qa.split().1.flush();
             let mut tags = Vec::new();
             let rx = qb.split().0;
-            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f)))), 4);
-            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f)))), 2);
+            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f.bytes)))), 4);
+            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f.bytes)))), 2);
             let mut called = false;
             assert_eq!(rx.recv_batch(|_| called = true), 0);
             assert!(!called, "no call for an empty burst");
             assert_eq!(tags, (0..6).map(|t| round * 10 + t).collect::<Vec<_>>());
         }
         assert_eq!(qb.stats().rx_frames, 18);
+    }
+
+    /// A valid Ethernet + IPv4 + TCP frame from the wire's template (real checksums), with `payload`.
+    fn checksummed_frame(payload: &[u8]) -> Vec<u8> {
+        use crate::wire::{Endpoints, FrameTemplate, MacAddr as Mac, TcpFlags, TemplateConfig};
+        let src = IpAddr::from([198, 18, 0, 2]);
+        let template = FrameTemplate::new(Mac([2, 0, 0, 0, 0, 1]), Mac([2, 0, 0, 0, 0, 2]), src, TemplateConfig::original());
+        let to = Endpoints { dst_ip: IpAddr::from([198, 18, 0, 1]), src_port: 80, dst_port: 40000 };
+        let mut f = vec![0u8; template.ack_len(payload.len())];
+        template.segment(&mut f, to, 1, 2, TcpFlags::PSH_ACK, 512, payload).unwrap();
+        f
+    }
+
+    fn verdicts(offload: RxChecksumOffload, frames: &[Vec<u8>]) -> Vec<L4Checksum> {
+        let (mut a, mut b) = pair(&MemoryConfig { rx_checksum: offload, ..MemoryConfig::default() });
+        let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
+        for f in frames {
+            assert!(send(&mut qa, f));
+        }
+        qa.flush();
+        let mut got = Vec::new();
+        qb.split().0.recv_batch(|batch| {
+            for (rx, sent) in batch.iter().zip(frames) {
+                assert_eq!(rx.bytes, &sent[..]);
+                got.push(rx.l4_checksum);
+            }
+        });
+        got
+    }
+
+    #[test]
+    fn checksum_verdicts_follow_the_offload_setting() {
+        let good = checksummed_frame(b"hello");
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x01;
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        let frames = [good, bad, arp];
+        use L4Checksum::*;
+        assert_eq!(verdicts(RxChecksumOffload::None, &frames), [Unknown, Unknown, Unknown]);
+        assert_eq!(verdicts(RxChecksumOffload::Verify, &frames), [Good, Bad, Unknown]);
+        assert_eq!(verdicts(RxChecksumOffload::Claim(Good), &frames), [Good, Good, Good]);
+    }
+
+    #[test]
+    fn reused_buffers_carry_only_the_new_frame() {
+        let (mut a, mut b) = pair(&MemoryConfig { buffers: 1, ..MemoryConfig::default() });
+        let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
+        // A long frame, then a short one in the same buffer: the short one is exactly its own bytes.
+        assert!(send(&mut qa, &[0xaa; 300]));
+        qa.flush();
+        assert_eq!(drain(&mut qb), vec![vec![0xaa; 300]]);
+        assert!(send(&mut qa, &[0x55; 60]));
+        qa.flush();
+        assert_eq!(drain(&mut qb), vec![vec![0x55; 60]]);
     }
 
     #[test]
