@@ -6,7 +6,10 @@
 //! queue of the far end, chosen by [`Delivery`]: the same queue index, the far end's emulated RSS, or a flow
 //! hash that ignores ownership (as af_packet's kernel fanout does). When that RX queue is full the frame is
 //! dropped and counted as the far end's `imissed`, as a NIC would. Buffers are recycled through a bounded pool
-//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. A buffer is allocated once at
+//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. Like a DPDK mempool with a
+//! per-lcore cache, the pool moves buffers in bulk: a send queue takes up to a burst of buffers at once into a
+//! small cache of its own, and a receive queue gives back a whole burst at once, so the shared pool is locked
+//! once per burst rather than touched once per frame. A buffer is allocated once at
 //! the largest frame size and keeps it: like a DPDK mbuf, sending a frame writes its bytes and its length,
 //! nothing else (no zeroing, no reallocation).
 //!
@@ -16,7 +19,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_queue::ArrayQueue;
 
@@ -112,7 +115,8 @@ impl Buffer {
 /// One direction of the wire: the far end's RX queues and the buffer pool the near end sends from.
 struct Direction {
     rx_queues: Vec<ArrayQueue<Buffer>>,
-    free: ArrayQueue<Buffer>,
+    /// Free buffers, moved in bulk (see the module documentation).
+    free: Mutex<Vec<Buffer>>,
     allocated: AtomicUsize,
     buffers: usize,
     max_frame_len: usize,
@@ -123,10 +127,28 @@ struct Direction {
 }
 
 impl Direction {
-    fn take_buffer(&self) -> Option<Buffer> {
-        if let Some(buf) = self.free.pop() {
-            return Some(buf);
+    /// Moves up to `n` free buffers into `cache`, allocating one when none is free and the bound allows.
+    /// Returns false when no buffer could be had.
+    fn take_buffers(&self, cache: &mut Vec<Buffer>, n: usize) -> bool {
+        {
+            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+            let from = free.len().saturating_sub(n.max(1));
+            cache.extend(free.drain(from..));
         }
+        if !cache.is_empty() {
+            return true;
+        }
+        match self.allocate() {
+            Some(buf) => {
+                cache.push(buf);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A new buffer, if the pool has not reached its bound.
+    fn allocate(&self) -> Option<Buffer> {
         // Grow the pool lazily up to its bound.
         let grown = self
             .allocated
@@ -141,13 +163,43 @@ impl Direction {
         })
     }
 
-    fn return_buffer(&self, buf: Buffer) {
-        // The pool has room for every buffer ever allocated, so this cannot fail; if it did, the buffer is
-        // dropped and the pool shrinks by one.
-        let _ = self.free.push(buf);
+    /// Gives every buffer in `bufs` back to the pool (leaving `bufs` empty, its capacity kept).
+    fn return_buffers(&self, bufs: &mut Vec<Buffer>) {
+        if bufs.is_empty() {
+            return;
+        }
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).append(bufs);
     }
 
-    fn deliver(&self, from_queue: u16, mut frame: Buffer) {
+    /// Hands `frames` to the far end's RX queues, in order; the buffers of frames an RX queue had no room for
+    /// go back to the pool. The device counters move once per call.
+    fn deliver(&self, from_queue: u16, frames: &mut Vec<Buffer>) {
+        let (mut sent_bytes, mut in_frames, mut in_bytes) = (0u64, 0u64, 0u64);
+        let sent = frames.len() as u64;
+        let mut missed = Vec::new();
+        for frame in frames.drain(..) {
+            let len = frame.len as u64;
+            sent_bytes += len;
+            match self.deliver_one(from_queue, frame) {
+                Ok(()) => {
+                    in_frames += 1;
+                    in_bytes += len;
+                }
+                Err(frame) => missed.push(frame),
+            }
+        }
+        self.sender.opackets.fetch_add(sent, Ordering::Relaxed);
+        self.sender.obytes.fetch_add(sent_bytes, Ordering::Relaxed);
+        self.receiver.ipackets.fetch_add(in_frames, Ordering::Relaxed);
+        self.receiver.ibytes.fetch_add(in_bytes, Ordering::Relaxed);
+        if !missed.is_empty() {
+            self.receiver.imissed.fetch_add(missed.len() as u64, Ordering::Relaxed);
+            self.return_buffers(&mut missed);
+        }
+    }
+
+    /// Puts one frame on the RX queue it lands on; gives it back when that queue is full.
+    fn deliver_one(&self, from_queue: u16, mut frame: Buffer) -> Result<(), Buffer> {
         let queues = self.rx_queues.len();
         let target = match &self.delivery {
             Delivery::SameQueue => usize::from(from_queue),
@@ -165,22 +217,9 @@ impl Direction {
                 _ => L4Checksum::Unknown,
             },
         };
-        let len = frame.len as u64;
-        self.sender.opackets.fetch_add(1, Ordering::Relaxed);
-        self.sender.obytes.fetch_add(len, Ordering::Relaxed);
-        let pushed = match self.rx_queues.get(target) {
+        match self.rx_queues.get(target) {
             Some(queue) => queue.push(frame),
             None => Err(frame),
-        };
-        match pushed {
-            Ok(()) => {
-                self.receiver.ipackets.fetch_add(1, Ordering::Relaxed);
-                self.receiver.ibytes.fetch_add(len, Ordering::Relaxed);
-            }
-            Err(frame) => {
-                self.receiver.imissed.fetch_add(1, Ordering::Relaxed);
-                self.return_buffer(frame);
-            }
         }
     }
 }
@@ -272,7 +311,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
             rx_queues: (0..queues)
                 .map(|_| ArrayQueue::new(config.rx_capacity.max(1)))
                 .collect(),
-            free: ArrayQueue::new(config.buffers.max(1)),
+            free: Mutex::new(Vec::new()),
             allocated: AtomicUsize::new(0),
             buffers: config.buffers.max(1),
             max_frame_len: config.max_frame_len,
@@ -304,6 +343,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
                     index,
                     burst: config.burst.max(1),
                     pending: Vec::with_capacity(config.burst.max(1)),
+                    cache: Vec::with_capacity(config.burst.max(1)),
                     frames: 0,
                     no_buffer: 0,
                     bad_length: 0,
@@ -372,7 +412,7 @@ pub struct MemoryRx {
     index: u16,
     burst: usize,
     frames: u64,
-    /// The frames of the burst [`RxQueue::recv_batch`] is lending (kept to reuse the vector).
+    /// The frames of the burst being received, given back to the pool together (kept to reuse the vector).
     batch: Vec<Buffer>,
 }
 
@@ -382,6 +422,8 @@ pub struct MemoryTx {
     index: u16,
     burst: usize,
     pending: Vec<Buffer>,
+    /// Free buffers taken from the pool in bulk, at most a burst of them (a mempool's per-lcore cache).
+    cache: Vec<Buffer>,
     frames: u64,
     no_buffer: u64,
     bad_length: u64,
@@ -396,9 +438,10 @@ impl RxQueue for MemoryRx {
         while delivered < self.burst {
             let Some(frame) = queue.pop() else { break };
             on_frame(frame.frame());
-            self.incoming.return_buffer(frame);
+            self.batch.push(frame);
             delivered += 1;
         }
+        self.incoming.return_buffers(&mut self.batch);
         self.frames += delivered as u64;
         delivered
     }
@@ -420,9 +463,7 @@ impl RxQueue for MemoryRx {
                 .collect();
             on_batch(&frames);
         }
-        for frame in self.batch.drain(..) {
-            self.incoming.return_buffer(frame);
-        }
+        self.incoming.return_buffers(&mut self.batch);
         self.frames += delivered as u64;
         delivered
     }
@@ -437,7 +478,11 @@ impl TxQueue for MemoryTx {
         if self.pending.len() >= self.burst {
             self.flush();
         }
-        let Some(mut buf) = self.outgoing.take_buffer() else {
+        if self.cache.is_empty() && !self.outgoing.take_buffers(&mut self.cache, self.burst) {
+            self.no_buffer += 1;
+            return false;
+        }
+        let Some(mut buf) = self.cache.pop() else {
             self.no_buffer += 1;
             return false;
         };
@@ -451,9 +496,7 @@ impl TxQueue for MemoryTx {
 
     fn flush(&mut self) -> usize {
         let sent = self.pending.len();
-        for frame in self.pending.drain(..) {
-            self.outgoing.deliver(self.index, frame);
-        }
+        self.outgoing.deliver(self.index, &mut self.pending);
         self.frames += sent as u64;
         sent
     }
@@ -491,11 +534,11 @@ impl QueuePair for MemoryQueue {
 }
 
 impl Drop for MemoryTx {
-    /// Frames still queued are returned to the pool, not sent: like a DPDK queue torn down before flush.
+    /// Frames still queued are returned to the pool, not sent: like a DPDK queue torn down before flush. The
+    /// cached free buffers go back too.
     fn drop(&mut self) {
-        for buf in self.pending.drain(..) {
-            self.outgoing.return_buffer(buf);
-        }
+        self.outgoing.return_buffers(&mut self.pending);
+        self.outgoing.return_buffers(&mut self.cache);
     }
 }
 
