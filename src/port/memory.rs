@@ -9,9 +9,9 @@
 //! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. Like a DPDK mempool with a
 //! per-lcore cache, the pool moves buffers in bulk: a send queue takes up to a burst of buffers at once into a
 //! small cache of its own, and a receive queue gives back a whole burst at once, so the shared pool is locked
-//! once per burst rather than touched once per frame. A buffer is allocated once at
-//! the largest frame size and keeps it: like a DPDK mbuf, sending a frame writes its bytes and its length,
-//! nothing else (no zeroing, no reallocation).
+//! once per burst rather than touched once per frame. A buffer keeps its bytes between frames: like a DPDK
+//! mbuf, sending a frame writes its bytes and its length, nothing else (a buffer is zeroed only as far as the
+//! longest frame it ever held, once).
 //!
 //! Checksum offload: by default the far end reports [`L4Checksum::Unknown`] for every frame, as a device
 //! without offload does. [`RxChecksumOffload`] makes it behave like a NIC that verifies TCP checksums, or
@@ -98,9 +98,10 @@ struct EndCounters {
     obytes: AtomicU64,
 }
 
-/// A frame buffer of the pool: allocated at the largest frame size, holding a frame of `len` bytes.
+/// A frame buffer of the pool, holding a frame of `len` bytes. `bytes` only grows (up to the largest frame),
+/// so a recycled buffer is written without being cleared.
 struct Buffer {
-    bytes: Box<[u8]>,
+    bytes: Vec<u8>,
     len: usize,
     /// The receiving device's checksum verdict, set on delivery.
     l4_checksum: L4Checksum,
@@ -157,7 +158,7 @@ impl Direction {
             })
             .is_ok();
         grown.then(|| Buffer {
-            bytes: vec![0; self.max_frame_len].into_boxed_slice(),
+            bytes: Vec::with_capacity(self.max_frame_len),
             len: 0,
             l4_checksum: L4Checksum::Unknown,
         })
@@ -486,8 +487,11 @@ impl TxQueue for MemoryTx {
             self.no_buffer += 1;
             return false;
         };
-        // The buffer holds max_frame_len bytes (checked above): the frame is its first `len`, whatever an
-        // earlier frame left there, as the trait says.
+        // The frame is the buffer's first `len` bytes, whatever an earlier frame left there, as the trait says;
+        // only bytes no frame ever used are zeroed first (len <= max_frame_len: no reallocation).
+        if buf.bytes.len() < len {
+            buf.bytes.resize(len, 0);
+        }
         buf.len = len;
         fill(&mut buf.bytes[..len]);
         self.pending.push(buf);
