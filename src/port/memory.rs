@@ -1,5 +1,5 @@
-//! An in-memory pair of ports: two ends, each with N queue pairs, joined by lock-free queues
-//! (crossbeam's `ArrayQueue`). What one end sends, the other receives. For unit tests, the engine benchmark and
+//! An in-memory pair of ports: two ends, each with N queue pairs, joined by bounded rings. What one end sends,
+//! the other receives. For unit tests, the engine benchmark and
 //! the simulator: no DPDK, usable across threads, deterministic for a given sequence of calls.
 //!
 //! It behaves like a wire between two NICs: a frame sent is counted as sent (`opackets`) and lands on one RX
@@ -9,7 +9,8 @@
 //! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. Like a DPDK mempool with a
 //! per-lcore cache, the pool moves buffers in bulk: a send queue takes up to a burst of buffers at once into a
 //! small cache of its own, and a receive queue gives back a whole burst at once, so the shared pool is locked
-//! once per burst rather than touched once per frame. A buffer keeps its bytes between frames: like a DPDK
+//! once per burst rather than touched once per frame. The RX rings work in bursts too, as DPDK's `rte_ring`
+//! bulk calls do: a flush puts its frames on a ring under one lock, a receive takes a burst under one. A buffer keeps its bytes between frames: like a DPDK
 //! mbuf, sending a frame writes its bytes and its length, nothing else (a buffer is zeroed only as far as the
 //! longest frame it ever held, once).
 //!
@@ -17,11 +18,10 @@
 //! without offload does. [`RxChecksumOffload`] makes it behave like a NIC that verifies TCP checksums, or
 //! report a scripted verdict (for tests of what the engine does with the verdict).
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-
-use crossbeam_queue::ArrayQueue;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     L4Checksum, MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxFrame, RxQueue, Steering,
@@ -113,9 +113,32 @@ impl Buffer {
     }
 }
 
+/// One RX queue of the far end: a bounded ring of frames, filled and emptied in bursts.
+struct RxRing {
+    frames: Mutex<VecDeque<Buffer>>,
+    capacity: usize,
+}
+
+impl RxRing {
+    fn new(capacity: usize) -> RxRing {
+        RxRing { frames: Mutex::new(VecDeque::with_capacity(capacity)), capacity }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Buffer>> {
+        self.frames.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves up to `n` frames, oldest first, to `out`.
+    fn take(&self, n: usize, out: &mut Vec<Buffer>) {
+        let mut ring = self.lock();
+        let n = n.min(ring.len());
+        out.extend(ring.drain(..n));
+    }
+}
+
 /// One direction of the wire: the far end's RX queues and the buffer pool the near end sends from.
 struct Direction {
-    rx_queues: Vec<ArrayQueue<Buffer>>,
+    rx_queues: Vec<RxRing>,
     /// Free buffers, moved in bulk (see the module documentation).
     free: Mutex<Vec<Buffer>>,
     allocated: AtomicUsize,
@@ -173,22 +196,35 @@ impl Direction {
     }
 
     /// Hands `frames` to the far end's RX queues, in order; the buffers of frames an RX queue had no room for
-    /// go back to the pool. The device counters move once per call.
+    /// go back to the pool. The device counters move once per call, and a run of frames for one RX queue is
+    /// put on it under one lock.
     fn deliver(&self, from_queue: u16, frames: &mut Vec<Buffer>) {
         let (mut sent_bytes, mut in_frames, mut in_bytes) = (0u64, 0u64, 0u64);
         let sent = frames.len() as u64;
         let mut missed = Vec::new();
-        for frame in frames.drain(..) {
+        let mut locked: Option<(usize, MutexGuard<'_, VecDeque<Buffer>>)> = None;
+        for mut frame in frames.drain(..) {
             let len = frame.len as u64;
             sent_bytes += len;
-            match self.deliver_one(from_queue, frame) {
-                Ok(()) => {
-                    in_frames += 1;
-                    in_bytes += len;
-                }
-                Err(frame) => missed.push(frame),
+            let target = self.target_of(from_queue, &frame);
+            frame.l4_checksum = self.verdict_on(&frame);
+            let Some(ring) = self.rx_queues.get(target) else {
+                missed.push(frame);
+                continue;
+            };
+            let queue = match &mut locked {
+                Some((at, queue)) if *at == target => queue,
+                _ => &mut locked.insert((target, ring.lock())).1,
+            };
+            if queue.len() < ring.capacity {
+                queue.push_back(frame);
+                in_frames += 1;
+                in_bytes += len;
+            } else {
+                missed.push(frame);
             }
         }
+        drop(locked);
         self.sender.opackets.fetch_add(sent, Ordering::Relaxed);
         self.sender.obytes.fetch_add(sent_bytes, Ordering::Relaxed);
         self.receiver.ipackets.fetch_add(in_frames, Ordering::Relaxed);
@@ -199,17 +235,21 @@ impl Direction {
         }
     }
 
-    /// Puts one frame on the RX queue it lands on; gives it back when that queue is full.
-    fn deliver_one(&self, from_queue: u16, mut frame: Buffer) -> Result<(), Buffer> {
-        let queues = self.rx_queues.len();
-        let target = match &self.delivery {
+    /// The RX queue a frame lands on.
+    fn target_of(&self, from_queue: u16, frame: &Buffer) -> usize {
+        let queues = self.rx_queues.len().max(1);
+        (match &self.delivery {
             Delivery::SameQueue => usize::from(from_queue),
             Delivery::Rss(rss) => {
                 flow_fields(frame.frame()).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
             }
             Delivery::FlowHash => flow_fields(frame.frame()).map_or(0, |f| f.hash() as usize),
-        } % queues;
-        frame.l4_checksum = match self.rx_checksum {
+        }) % queues
+    }
+
+    /// The receiving device's checksum verdict on a frame.
+    fn verdict_on(&self, frame: &Buffer) -> L4Checksum {
+        match self.rx_checksum {
             RxChecksumOffload::None => L4Checksum::Unknown,
             RxChecksumOffload::Claim(verdict) => verdict,
             RxChecksumOffload::Verify => match parse_frame(frame.frame()) {
@@ -217,10 +257,6 @@ impl Direction {
                 Ok(Frame::Tcp(_)) => L4Checksum::Bad,
                 _ => L4Checksum::Unknown,
             },
-        };
-        match self.rx_queues.get(target) {
-            Some(queue) => queue.push(frame),
-            None => Err(frame),
         }
     }
 }
@@ -310,7 +346,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
     let direction = |from: usize, to: usize| {
         Arc::new(Direction {
             rx_queues: (0..queues)
-                .map(|_| ArrayQueue::new(config.rx_capacity.max(1)))
+                .map(|_| RxRing::new(config.rx_capacity.max(1)))
                 .collect(),
             free: Mutex::new(Vec::new()),
             allocated: AtomicUsize::new(0),
@@ -435,12 +471,12 @@ impl RxQueue for MemoryRx {
         let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
             return 0;
         };
-        let mut delivered = 0;
-        while delivered < self.burst {
-            let Some(frame) = queue.pop() else { break };
+        // Buffers a panicking callback left lent go back first: never lend one twice.
+        self.incoming.return_buffers(&mut self.batch);
+        queue.take(self.burst, &mut self.batch);
+        let delivered = self.batch.len();
+        for frame in &self.batch {
             on_frame(frame.frame());
-            self.batch.push(frame);
-            delivered += 1;
         }
         self.incoming.return_buffers(&mut self.batch);
         self.frames += delivered as u64;
@@ -451,10 +487,9 @@ impl RxQueue for MemoryRx {
         let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
             return 0;
         };
-        while self.batch.len() < self.burst {
-            let Some(frame) = queue.pop() else { break };
-            self.batch.push(frame);
-        }
+        // Buffers a panicking callback left lent go back first: never lend one twice.
+        self.incoming.return_buffers(&mut self.batch);
+        queue.take(self.burst, &mut self.batch);
         let delivered = self.batch.len();
         if delivered > 0 {
             let frames: Vec<RxFrame<'_>> = self
