@@ -174,6 +174,7 @@ impl FrameTemplate {
         FrameTemplate { src_ip, config, tcp_at, syn: image(config.syn_options), plain: image(SynOptions::None) }
     }
 
+    #[inline]
     pub fn src_ip(&self) -> IpAddr {
         self.src_ip
     }
