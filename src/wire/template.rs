@@ -267,7 +267,12 @@ impl FrameTemplate {
             buf[ETH_LEN + 4..ETH_LEN + 6].copy_from_slice(&ip_len.to_be_bytes());
         }
 
-        let t = &mut buf[self.tcp_at..total];
+        // A fixed-size view of the TCP header: the field writes below need no bounds checks.
+        let room = buf.len();
+        let t: &mut [u8; TCP_LEN] = buf
+            .get_mut(self.tcp_at..self.tcp_at + TCP_LEN)
+            .and_then(|t| t.try_into().ok())
+            .ok_or(BuildError::BufferTooSmall { needed: total, available: room })?;
         t[0..2].copy_from_slice(&to.src_port.to_be_bytes());
         t[2..4].copy_from_slice(&to.dst_port.to_be_bytes());
         t[4..8].copy_from_slice(&f.seq.to_be_bytes());
