@@ -176,24 +176,6 @@ pub(super) fn l4_checksum(ol_flags: u64) -> L4Checksum {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offload_flags_map_to_verdicts() {
-        let good = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_GOOD);
-        let bad = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_BAD);
-        // Other flags (IP checksum, RSS hash, ...) around them do not matter.
-        let other = 1 << 1 | 1 << 7;
-        assert_eq!(l4_checksum(0), L4Checksum::Unknown);
-        assert_eq!(l4_checksum(good | other), L4Checksum::Good);
-        assert_eq!(l4_checksum(bad | other), L4Checksum::Bad);
-        assert_eq!(l4_checksum(good | bad), L4Checksum::Unknown);
-        assert_eq!(l4_checksum(other), L4Checksum::Unknown);
-    }
-}
-
 /// Returns an allocated mbuf to its pool unless the frame was queued (also if the fill closure panics).
 struct PendingMbuf(*mut sys::rte_mbuf);
 
@@ -313,5 +295,23 @@ impl QueuePair for DpdkQueue {
             tx_no_buffer: self.tx.no_buffer,
             tx_bad_length: self.tx.bad_length,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offload_flags_map_to_verdicts() {
+        let good = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+        let bad = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_BAD);
+        // Other flags (IP checksum, RSS hash, ...) around them do not matter.
+        let other = 1 << 1 | 1 << 7;
+        assert_eq!(l4_checksum(0), L4Checksum::Unknown);
+        assert_eq!(l4_checksum(good | other), L4Checksum::Good);
+        assert_eq!(l4_checksum(bad | other), L4Checksum::Bad);
+        assert_eq!(l4_checksum(good | bad), L4Checksum::Unknown);
+        assert_eq!(l4_checksum(other), L4Checksum::Unknown);
     }
 }
