@@ -28,7 +28,12 @@ impl Templates {
         Templates { mac, gateway, original_syn, list: Vec::with_capacity(2) }
     }
 
+    #[inline]
     pub fn get(&mut self, src: IpAddr) -> &FrameTemplate {
+        // Almost every worker sends from one address: that template is first (checked before any search).
+        if self.list.first().is_some_and(|t| t.src_ip() == src) {
+            return &self.list[0];
+        }
         let pos = match self.list.iter().position(|t| t.src_ip() == src) {
             Some(pos) => pos,
             None => {
@@ -92,5 +97,23 @@ impl<T: TxQueue> ActionSink for Emitter<'_, T> {
 
     fn finished(&mut self, record: Record) {
         self.finished.push(record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_source_address_gets_its_own_template_once() {
+        let mut templates = Templates::new(MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]), false);
+        let a: IpAddr = "198.18.0.2".parse().unwrap();
+        let b: IpAddr = "198.18.0.3".parse().unwrap();
+        let v6: IpAddr = "2001:db8::2".parse().unwrap();
+        for src in [a, b, a, v6, b, a, v6] {
+            assert_eq!(templates.get(src).src_ip(), src);
+        }
+        assert_eq!(templates.list.len(), 3, "built on first use only");
+        assert_eq!(templates.get(v6).config(), TemplateConfig::recommended(v6));
     }
 }

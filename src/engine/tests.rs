@@ -61,7 +61,12 @@ struct Rig {
 /// Starts a worker trying `handshakes` with `flow` (its handshake count set from the list), after queueing
 /// `commands` on its command ring.
 fn rig(handshakes: &str, flow: FlowConfig, commands: Vec<Command>) -> Rig {
-    let (mut scanner_port, mut host_port) = pair(&MemoryConfig::default());
+    rig_on(handshakes, flow, commands, &MemoryConfig::default())
+}
+
+/// [`rig`] on a memory pair of the given shape.
+fn rig_on(handshakes: &str, flow: FlowConfig, commands: Vec<Command>, memory: &MemoryConfig) -> Rig {
+    let (mut scanner_port, mut host_port) = pair(memory);
     let queue = scanner_port.take_queues().pop().unwrap();
     let host_queue = host_port.take_queues().pop().unwrap();
     let (scanner_mac, host_mac) = (MacAddr(scanner_port.mac()), MacAddr(host_port.mac()));
@@ -110,15 +115,31 @@ fn run(targets: &[(&str, u16)], handshakes: &str) -> (Vec<Record>, WorkerReport)
 
 /// The worker on its own thread, fed `commands`, until every command gave its record.
 fn run_commands(commands: Vec<Command>, handshakes: &str) -> (Vec<Record>, WorkerReport) {
+    run_commands_on(commands, handshakes, &MemoryConfig::default(), false)
+}
+
+/// [`run_commands`] on a memory pair of the given shape; `corrupt_data`: the host's data segments reach the
+/// wire with a broken TCP checksum (the last payload byte flipped after the checksum was computed).
+fn run_commands_on(
+    commands: Vec<Command>,
+    handshakes: &str,
+    memory: &MemoryConfig,
+    corrupt_data: bool,
+) -> (Vec<Record>, WorkerReport) {
     let expected = commands.len();
     let flow = FlowConfig { retransmit_ms: 20, timeout_ms: 60, table_capacity: 1024, ..FlowConfig::default() };
-    let Rig { mut host_queue, scanner_mac, host_mac, links, worker } = rig(handshakes, flow, commands);
+    let Rig { mut host_queue, scanner_mac, host_mac, links, worker } = rig_on(handshakes, flow, commands, memory);
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut replies = Vec::new();
     while records.len() < expected && Instant::now() < deadline {
         host_queue.recv_burst(|f| script_host(f, scanner_mac, host_mac, &mut replies));
-        for r in replies.drain(..) {
+        for mut r in replies.drain(..) {
+            if corrupt_data && r.ends_with(HTTP_ANSWER) {
+                if let Some(last) = r.last_mut() {
+                    *last ^= 0x01;
+                }
+            }
             assert!(host_queue.push_frame(r.len(), |b| b.copy_from_slice(&r)));
         }
         host_queue.flush();
@@ -220,4 +241,47 @@ fn arp_requests_for_our_address_are_answered() {
     assert_eq!(a.arp.sender_mac, scanner_mac);
     assert_eq!(a.arp.target_ip, WEB.parse::<std::net::Ipv4Addr>().unwrap());
     assert_eq!(report.engine.neighbor_replies, 1);
+}
+
+/// The device's checksum verdict decides when it gives one; the software check runs only without one.
+#[test]
+fn the_devices_checksum_verdict_replaces_the_software_check() {
+    use crate::port::memory::RxChecksumOffload;
+    use crate::port::L4Checksum;
+    let web = || vec![Command::Open(Target { remote: ip(WEB), remote_port: 80, local: ip(SCANNER) })];
+    let on = |offload| MemoryConfig { rx_checksum: offload, ..MemoryConfig::default() };
+    let mut corrupted = HTTP_ANSWER.to_vec();
+    if let Some(last) = corrupted.last_mut() {
+        *last ^= 0x01;
+    }
+
+    // No offload, or a device that verifies: the broken data segment is dropped and counted.
+    for offload in [RxChecksumOffload::None, RxChecksumOffload::Verify] {
+        let (records, report) = run_commands_on(web(), "http", &on(offload), true);
+        assert_eq!(records.len(), 1, "{offload:?}");
+        assert_ne!(records[0].outcome, Outcome::Data, "{offload:?}");
+        assert!(report.engine.bad_tcp_checksum >= 1, "{offload:?}");
+    }
+    // A device that says Good is trusted: no software check, so even this broken segment is taken.
+    let (records, report) = run_commands_on(web(), "http", &on(RxChecksumOffload::Claim(L4Checksum::Good)), true);
+    assert_eq!((records[0].outcome, records[0].data.as_slice()), (Outcome::Data, corrupted.as_slice()));
+    assert_eq!(report.engine.bad_tcp_checksum, 0);
+    // A device that says Bad is trusted too: the host's valid answers to the handshake ZMap saw are dropped and
+    // counted, so our data is never seen acknowledged.
+    let synack = Command::ZmapSynAck(crate::flow::SynAckFields {
+        remote: ip(WEB),
+        remote_port: 80,
+        local: ip(SCANNER),
+        local_port: 40000,
+        seq: 5000,
+        ack: 777,
+        window: 65535,
+        ttl: 60,
+    });
+    let (records, report) =
+        run_commands_on(vec![synack], "http", &on(RxChecksumOffload::Claim(L4Checksum::Bad)), false);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, Outcome::DataNotAcked);
+    assert!(report.engine.bad_tcp_checksum >= 1);
+    assert_eq!(report.engine.rx_segments, 0);
 }

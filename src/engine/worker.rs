@@ -12,7 +12,7 @@ use crossbeam_queue::ArrayQueue;
 
 use crate::flow::{Event, FlowConfig, FlowCounters, FlowShard, Segment, SynAckFields, Target};
 use crate::neighbor::{Neighbor, NeighborConfig};
-use crate::port::{QueuePair, RxQueue, TxQueue};
+use crate::port::{L4Checksum, QueuePair, RxQueue, TxQueue};
 use crate::record::Record;
 use crate::wire::{parse_frame, Frame, MacAddr};
 
@@ -335,8 +335,8 @@ impl Worker {
         rx.recv_batch(|frames| {
             self.counters.rx_frames += frames.len() as u64;
             let mut segments: Vec<Segment<'_>> = Vec::with_capacity(frames.len());
-            for &bytes in frames {
-                match self.route_frame(bytes, false) {
+            for frame in frames {
+                match self.route_frame(frame.bytes, false, frame.l4_checksum) {
                     Routed::Segment(seg) => segments.push(seg),
                     Routed::Neighbor(frame) => {
                         self.segments(&segments, now, tx);
@@ -405,7 +405,8 @@ impl Worker {
 
     /// One frame taken from the inbox of handed-over frames (or a lone frame): as [`Self::receive`] does.
     fn handle_frame<T: TxQueue>(&mut self, bytes: &[u8], now: u64, tx: &mut T, handed_in: bool) {
-        match self.route_frame(bytes, handed_in) {
+        // Handed-over frames lost the device's verdict on the way: checked in software.
+        match self.route_frame(bytes, handed_in, L4Checksum::Unknown) {
             Routed::Segment(seg) => self.event(Event::Segment(seg), now, tx),
             Routed::Neighbor(frame) => self.answer_neighbor(&frame, tx),
             Routed::Done => {}
@@ -414,8 +415,9 @@ impl Worker {
 
     /// Where a received frame goes: a TCP segment for this worker's flow shard (copied to the ZMap tap when it
     /// answers a SYN, handed over when another worker owns its host, dropped with a bad checksum), neighbour
-    /// traffic to answer, or nowhere (counted).
-    fn route_frame<'a>(&mut self, bytes: &'a [u8], handed_in: bool) -> Routed<'a> {
+    /// traffic to answer, or nowhere (counted). `l4_checksum`: the device's verdict on the TCP checksum; the
+    /// software check runs only when the device gave none.
+    fn route_frame<'a>(&mut self, bytes: &'a [u8], handed_in: bool, l4_checksum: L4Checksum) -> Routed<'a> {
         let frame = match parse_frame(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -439,7 +441,12 @@ impl Worker {
                         return Routed::Done;
                     }
                 }
-                if !t.checksum_valid() {
+                let checksum_ok = match l4_checksum {
+                    L4Checksum::Good => true,
+                    L4Checksum::Bad => false,
+                    L4Checksum::Unknown => t.checksum_valid(),
+                };
+                if !checksum_ok {
                     self.counters.bad_tcp_checksum += 1;
                     return Routed::Done;
                 }

@@ -1,22 +1,33 @@
-//! An in-memory pair of ports: two ends, each with N queue pairs, joined by lock-free queues
-//! (crossbeam's `ArrayQueue`). What one end sends, the other receives. For unit tests, the engine benchmark and
+//! An in-memory pair of ports: two ends, each with N queue pairs, joined by bounded rings. What one end sends,
+//! the other receives. For unit tests, the engine benchmark and
 //! the simulator: no DPDK, usable across threads, deterministic for a given sequence of calls.
 //!
 //! It behaves like a wire between two NICs: a frame sent is counted as sent (`opackets`) and lands on one RX
 //! queue of the far end, chosen by [`Delivery`]: the same queue index, the far end's emulated RSS, or a flow
 //! hash that ignores ownership (as af_packet's kernel fanout does). When that RX queue is full the frame is
 //! dropped and counted as the far end's `imissed`, as a NIC would. Buffers are recycled through a bounded pool
-//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`.
+//! per direction; when it is empty `push_frame` fails and counts `tx_no_buffer`. Like a DPDK mempool with a
+//! per-lcore cache, the pool moves buffers in bulk: a send queue takes up to a burst of buffers at once into a
+//! small cache of its own, and a receive queue gives back a whole burst at once, so the shared pool is locked
+//! once per burst rather than touched once per frame. The RX rings work in bursts too, as DPDK's `rte_ring`
+//! bulk calls do: a flush puts its frames on a ring under one lock, a receive takes a burst under one. A buffer keeps its bytes between frames: like a DPDK
+//! mbuf, sending a frame writes its bytes and its length, nothing else (a buffer is zeroed only as far as the
+//! longest frame it ever held, once).
+//!
+//! Checksum offload: by default the far end reports [`L4Checksum::Unknown`] for every frame, as a device
+//! without offload does. [`RxChecksumOffload`] makes it behave like a NIC that verifies TCP checksums, or
+//! report a scripted verdict (for tests of what the engine does with the verdict).
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use crossbeam_queue::ArrayQueue;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
-    MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxQueue, Steering, TxQueue,
+    L4Checksum, MacAddr, Port, PortStats, QueuePair, QueueStats, RssSteering, RxFrame, RxQueue, Steering,
+    TxQueue,
 };
+use crate::wire::{parse_frame, Frame};
 
 /// Which RX queue of the far end a frame lands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +39,18 @@ pub enum Delivery {
     Rss(RssSteering),
     /// A fixed hash of addresses and ports, blind to ownership (like af_packet's kernel fanout).
     FlowHash,
+}
+
+/// The TCP checksum verdict the receiving end reports with each frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RxChecksumOffload {
+    /// No offload: every frame is [`L4Checksum::Unknown`] (the default, as with `net_tap` or `af_packet`).
+    #[default]
+    None,
+    /// Like a NIC with TCP checksum offload: TCP frames are Good or Bad by their checksum, others Unknown.
+    Verify,
+    /// Every frame carries this verdict, right or not (tests: shows who trusts the device).
+    Claim(L4Checksum),
 }
 
 /// Shape of a memory pair.
@@ -46,6 +69,8 @@ pub struct MemoryConfig {
     pub delivery: Delivery,
     /// MAC addresses of end A and end B.
     pub macs: [MacAddr; 2],
+    /// The checksum verdicts both ends report on received frames.
+    pub rx_checksum: RxChecksumOffload,
 }
 
 impl Default for MemoryConfig {
@@ -58,6 +83,7 @@ impl Default for MemoryConfig {
             buffers: 4096,
             delivery: Delivery::SameQueue,
             macs: [[0x02, 0, 0, 0, 0, 0x0a], [0x02, 0, 0, 0, 0, 0x0b]],
+            rx_checksum: RxChecksumOffload::None,
         }
     }
 }
@@ -72,23 +98,81 @@ struct EndCounters {
     obytes: AtomicU64,
 }
 
+/// A frame buffer of the pool, holding a frame of `len` bytes. `bytes` only grows (up to the largest frame),
+/// so a recycled buffer is written without being cleared.
+struct Buffer {
+    bytes: Vec<u8>,
+    len: usize,
+    /// The receiving device's checksum verdict, set on delivery.
+    l4_checksum: L4Checksum,
+}
+
+impl Buffer {
+    fn frame(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
+    }
+}
+
+/// One RX queue of the far end: a bounded ring of frames, filled and emptied in bursts.
+struct RxRing {
+    frames: Mutex<VecDeque<Buffer>>,
+    capacity: usize,
+}
+
+impl RxRing {
+    fn new(capacity: usize) -> RxRing {
+        RxRing { frames: Mutex::new(VecDeque::with_capacity(capacity)), capacity }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Buffer>> {
+        self.frames.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves up to `n` frames, oldest first, to `out`.
+    fn take(&self, n: usize, out: &mut Vec<Buffer>) {
+        let mut ring = self.lock();
+        let n = n.min(ring.len());
+        out.extend(ring.drain(..n));
+    }
+}
+
 /// One direction of the wire: the far end's RX queues and the buffer pool the near end sends from.
 struct Direction {
-    rx_queues: Vec<ArrayQueue<Vec<u8>>>,
-    free: ArrayQueue<Vec<u8>>,
+    rx_queues: Vec<RxRing>,
+    /// Free buffers, moved in bulk (see the module documentation).
+    free: Mutex<Vec<Buffer>>,
     allocated: AtomicUsize,
     buffers: usize,
     max_frame_len: usize,
     delivery: Delivery,
+    rx_checksum: RxChecksumOffload,
     sender: Arc<EndCounters>,
     receiver: Arc<EndCounters>,
 }
 
 impl Direction {
-    fn take_buffer(&self) -> Option<Vec<u8>> {
-        if let Some(buf) = self.free.pop() {
-            return Some(buf);
+    /// Moves up to `n` free buffers into `cache`, allocating one when none is free and the bound allows.
+    /// Returns false when no buffer could be had.
+    fn take_buffers(&self, cache: &mut Vec<Buffer>, n: usize) -> bool {
+        {
+            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+            let from = free.len().saturating_sub(n.max(1));
+            cache.extend(free.drain(from..));
         }
+        if !cache.is_empty() {
+            return true;
+        }
+        match self.allocate() {
+            Some(buf) => {
+                cache.push(buf);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A new buffer, if the pool has not reached its bound.
+    fn allocate(&self) -> Option<Buffer> {
         // Grow the pool lazily up to its bound.
         let grown = self
             .allocated
@@ -96,40 +180,83 @@ impl Direction {
                 (n < self.buffers).then_some(n + 1)
             })
             .is_ok();
-        grown.then(|| Vec::with_capacity(self.max_frame_len))
+        grown.then(|| Buffer {
+            bytes: Vec::with_capacity(self.max_frame_len),
+            len: 0,
+            l4_checksum: L4Checksum::Unknown,
+        })
     }
 
-    fn return_buffer(&self, buf: Vec<u8>) {
-        // The pool has room for every buffer ever allocated, so this cannot fail; if it did, the buffer is
-        // dropped and the pool shrinks by one.
-        let _ = self.free.push(buf);
+    /// Gives every buffer in `bufs` back to the pool (leaving `bufs` empty, its capacity kept).
+    fn return_buffers(&self, bufs: &mut Vec<Buffer>) {
+        if bufs.is_empty() {
+            return;
+        }
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).append(bufs);
     }
 
-    fn deliver(&self, from_queue: u16, frame: Vec<u8>) {
-        let queues = self.rx_queues.len();
-        let target = match &self.delivery {
+    /// Hands `frames` to the far end's RX queues, in order; the buffers of frames an RX queue had no room for
+    /// go back to the pool. The device counters move once per call, and a run of frames for one RX queue is
+    /// put on it under one lock.
+    fn deliver(&self, from_queue: u16, frames: &mut Vec<Buffer>) {
+        let (mut sent_bytes, mut in_frames, mut in_bytes) = (0u64, 0u64, 0u64);
+        let sent = frames.len() as u64;
+        let mut missed = Vec::new();
+        let mut locked: Option<(usize, MutexGuard<'_, VecDeque<Buffer>>)> = None;
+        for mut frame in frames.drain(..) {
+            let len = frame.len as u64;
+            sent_bytes += len;
+            let target = self.target_of(from_queue, &frame);
+            frame.l4_checksum = self.verdict_on(&frame);
+            let Some(ring) = self.rx_queues.get(target) else {
+                missed.push(frame);
+                continue;
+            };
+            let queue = match &mut locked {
+                Some((at, queue)) if *at == target => queue,
+                _ => &mut locked.insert((target, ring.lock())).1,
+            };
+            if queue.len() < ring.capacity {
+                queue.push_back(frame);
+                in_frames += 1;
+                in_bytes += len;
+            } else {
+                missed.push(frame);
+            }
+        }
+        drop(locked);
+        self.sender.opackets.fetch_add(sent, Ordering::Relaxed);
+        self.sender.obytes.fetch_add(sent_bytes, Ordering::Relaxed);
+        self.receiver.ipackets.fetch_add(in_frames, Ordering::Relaxed);
+        self.receiver.ibytes.fetch_add(in_bytes, Ordering::Relaxed);
+        if !missed.is_empty() {
+            self.receiver.imissed.fetch_add(missed.len() as u64, Ordering::Relaxed);
+            self.return_buffers(&mut missed);
+        }
+    }
+
+    /// The RX queue a frame lands on.
+    fn target_of(&self, from_queue: u16, frame: &Buffer) -> usize {
+        let queues = self.rx_queues.len().max(1);
+        (match &self.delivery {
             Delivery::SameQueue => usize::from(from_queue),
             Delivery::Rss(rss) => {
-                flow_fields(&frame).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
+                flow_fields(frame.frame()).map_or(0, |f| usize::from(rss.queue_for(f.src, f.dst)))
             }
-            Delivery::FlowHash => flow_fields(&frame).map_or(0, |f| f.hash() as usize),
-        } % queues;
-        let len = frame.len() as u64;
-        self.sender.opackets.fetch_add(1, Ordering::Relaxed);
-        self.sender.obytes.fetch_add(len, Ordering::Relaxed);
-        let pushed = match self.rx_queues.get(target) {
-            Some(queue) => queue.push(frame),
-            None => Err(frame),
-        };
-        match pushed {
-            Ok(()) => {
-                self.receiver.ipackets.fetch_add(1, Ordering::Relaxed);
-                self.receiver.ibytes.fetch_add(len, Ordering::Relaxed);
-            }
-            Err(frame) => {
-                self.receiver.imissed.fetch_add(1, Ordering::Relaxed);
-                self.return_buffer(frame);
-            }
+            Delivery::FlowHash => flow_fields(frame.frame()).map_or(0, |f| f.hash() as usize),
+        }) % queues
+    }
+
+    /// The receiving device's checksum verdict on a frame.
+    fn verdict_on(&self, frame: &Buffer) -> L4Checksum {
+        match self.rx_checksum {
+            RxChecksumOffload::None => L4Checksum::Unknown,
+            RxChecksumOffload::Claim(verdict) => verdict,
+            RxChecksumOffload::Verify => match parse_frame(frame.frame()) {
+                Ok(Frame::Tcp(t)) if t.checksum_valid() => L4Checksum::Good,
+                Ok(Frame::Tcp(_)) => L4Checksum::Bad,
+                _ => L4Checksum::Unknown,
+            },
         }
     }
 }
@@ -219,13 +346,14 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
     let direction = |from: usize, to: usize| {
         Arc::new(Direction {
             rx_queues: (0..queues)
-                .map(|_| ArrayQueue::new(config.rx_capacity.max(1)))
+                .map(|_| RxRing::new(config.rx_capacity.max(1)))
                 .collect(),
-            free: ArrayQueue::new(config.buffers.max(1)),
+            free: Mutex::new(Vec::new()),
             allocated: AtomicUsize::new(0),
             buffers: config.buffers.max(1),
             max_frame_len: config.max_frame_len,
             delivery: config.delivery.clone(),
+            rx_checksum: config.rx_checksum,
             sender: counters[from].clone(),
             receiver: counters[to].clone(),
         })
@@ -252,6 +380,7 @@ pub fn pair(config: &MemoryConfig) -> (MemoryPort, MemoryPort) {
                     index,
                     burst: config.burst.max(1),
                     pending: Vec::with_capacity(config.burst.max(1)),
+                    cache: Vec::with_capacity(config.burst.max(1)),
                     frames: 0,
                     no_buffer: 0,
                     bad_length: 0,
@@ -320,8 +449,8 @@ pub struct MemoryRx {
     index: u16,
     burst: usize,
     frames: u64,
-    /// The frames of the burst [`RxQueue::recv_batch`] is lending (kept to reuse the vector).
-    batch: Vec<Vec<u8>>,
+    /// The frames of the burst being received, given back to the pool together (kept to reuse the vector).
+    batch: Vec<Buffer>,
 }
 
 /// Send half of a [`MemoryQueue`].
@@ -329,7 +458,9 @@ pub struct MemoryTx {
     outgoing: Arc<Direction>,
     index: u16,
     burst: usize,
-    pending: Vec<Vec<u8>>,
+    pending: Vec<Buffer>,
+    /// Free buffers taken from the pool in bulk, at most a burst of them (a mempool's per-lcore cache).
+    cache: Vec<Buffer>,
     frames: u64,
     no_buffer: u64,
     bad_length: u64,
@@ -340,33 +471,35 @@ impl RxQueue for MemoryRx {
         let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
             return 0;
         };
-        let mut delivered = 0;
-        while delivered < self.burst {
-            let Some(frame) = queue.pop() else { break };
-            on_frame(&frame);
-            self.incoming.return_buffer(frame);
-            delivered += 1;
+        // Buffers a panicking callback left lent go back first: never lend one twice.
+        self.incoming.return_buffers(&mut self.batch);
+        queue.take(self.burst, &mut self.batch);
+        let delivered = self.batch.len();
+        for frame in &self.batch {
+            on_frame(frame.frame());
         }
+        self.incoming.return_buffers(&mut self.batch);
         self.frames += delivered as u64;
         delivered
     }
 
-    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize {
+    fn recv_batch<F: FnOnce(&[RxFrame<'_>])>(&mut self, on_batch: F) -> usize {
         let Some(queue) = self.incoming.rx_queues.get(usize::from(self.index)) else {
             return 0;
         };
-        while self.batch.len() < self.burst {
-            let Some(frame) = queue.pop() else { break };
-            self.batch.push(frame);
-        }
+        // Buffers a panicking callback left lent go back first: never lend one twice.
+        self.incoming.return_buffers(&mut self.batch);
+        queue.take(self.burst, &mut self.batch);
         let delivered = self.batch.len();
         if delivered > 0 {
-            let frames: Vec<&[u8]> = self.batch.iter().map(Vec::as_slice).collect();
+            let frames: Vec<RxFrame<'_>> = self
+                .batch
+                .iter()
+                .map(|b| RxFrame { bytes: b.frame(), l4_checksum: b.l4_checksum })
+                .collect();
             on_batch(&frames);
         }
-        for frame in self.batch.drain(..) {
-            self.incoming.return_buffer(frame);
-        }
+        self.incoming.return_buffers(&mut self.batch);
         self.frames += delivered as u64;
         delivered
     }
@@ -381,22 +514,28 @@ impl TxQueue for MemoryTx {
         if self.pending.len() >= self.burst {
             self.flush();
         }
-        let Some(mut buf) = self.outgoing.take_buffer() else {
+        if self.cache.is_empty() && !self.outgoing.take_buffers(&mut self.cache, self.burst) {
+            self.no_buffer += 1;
+            return false;
+        }
+        let Some(mut buf) = self.cache.pop() else {
             self.no_buffer += 1;
             return false;
         };
-        buf.clear();
-        buf.resize(len, 0);
-        fill(&mut buf);
+        // The frame is the buffer's first `len` bytes, whatever an earlier frame left there, as the trait says;
+        // only bytes no frame ever used are zeroed first (len <= max_frame_len: no reallocation).
+        if buf.bytes.len() < len {
+            buf.bytes.resize(len, 0);
+        }
+        buf.len = len;
+        fill(&mut buf.bytes[..len]);
         self.pending.push(buf);
         true
     }
 
     fn flush(&mut self) -> usize {
         let sent = self.pending.len();
-        for frame in self.pending.drain(..) {
-            self.outgoing.deliver(self.index, frame);
-        }
+        self.outgoing.deliver(self.index, &mut self.pending);
         self.frames += sent as u64;
         sent
     }
@@ -434,11 +573,11 @@ impl QueuePair for MemoryQueue {
 }
 
 impl Drop for MemoryTx {
-    /// Frames still queued are returned to the pool, not sent: like a DPDK queue torn down before flush.
+    /// Frames still queued are returned to the pool, not sent: like a DPDK queue torn down before flush. The
+    /// cached free buffers go back too.
     fn drop(&mut self) {
-        for buf in self.pending.drain(..) {
-            self.outgoing.return_buffer(buf);
-        }
+        self.outgoing.return_buffers(&mut self.pending);
+        self.outgoing.return_buffers(&mut self.cache);
     }
 }
 
@@ -599,14 +738,70 @@ mod tests {
             qa.split().1.flush();
             let mut tags = Vec::new();
             let rx = qb.split().0;
-            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f)))), 4);
-            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f)))), 2);
+            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f.bytes)))), 4);
+            assert_eq!(rx.recv_batch(|frames| tags.extend(frames.iter().map(|f| tag_of(f.bytes)))), 2);
             let mut called = false;
             assert_eq!(rx.recv_batch(|_| called = true), 0);
             assert!(!called, "no call for an empty burst");
             assert_eq!(tags, (0..6).map(|t| round * 10 + t).collect::<Vec<_>>());
         }
         assert_eq!(qb.stats().rx_frames, 18);
+    }
+
+    /// A valid Ethernet + IPv4 + TCP frame from the wire's template (real checksums), with `payload`.
+    fn checksummed_frame(payload: &[u8]) -> Vec<u8> {
+        use crate::wire::{Endpoints, FrameTemplate, MacAddr as Mac, TcpFlags, TemplateConfig};
+        let src = IpAddr::from([198, 18, 0, 2]);
+        let template = FrameTemplate::new(Mac([2, 0, 0, 0, 0, 1]), Mac([2, 0, 0, 0, 0, 2]), src, TemplateConfig::original());
+        let to = Endpoints { dst_ip: IpAddr::from([198, 18, 0, 1]), src_port: 80, dst_port: 40000 };
+        let mut f = vec![0u8; template.ack_len(payload.len())];
+        template.segment(&mut f, to, 1, 2, TcpFlags::PSH_ACK, 512, payload).unwrap();
+        f
+    }
+
+    fn verdicts(offload: RxChecksumOffload, frames: &[Vec<u8>]) -> Vec<L4Checksum> {
+        let (mut a, mut b) = pair(&MemoryConfig { rx_checksum: offload, ..MemoryConfig::default() });
+        let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
+        for f in frames {
+            assert!(send(&mut qa, f));
+        }
+        qa.flush();
+        let mut got = Vec::new();
+        qb.split().0.recv_batch(|batch| {
+            for (rx, sent) in batch.iter().zip(frames) {
+                assert_eq!(rx.bytes, &sent[..]);
+                got.push(rx.l4_checksum);
+            }
+        });
+        got
+    }
+
+    #[test]
+    fn checksum_verdicts_follow_the_offload_setting() {
+        let good = checksummed_frame(b"hello");
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x01;
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        let frames = [good, bad, arp];
+        use L4Checksum::*;
+        assert_eq!(verdicts(RxChecksumOffload::None, &frames), [Unknown, Unknown, Unknown]);
+        assert_eq!(verdicts(RxChecksumOffload::Verify, &frames), [Good, Bad, Unknown]);
+        assert_eq!(verdicts(RxChecksumOffload::Claim(Good), &frames), [Good, Good, Good]);
+    }
+
+    #[test]
+    fn reused_buffers_carry_only_the_new_frame() {
+        let (mut a, mut b) = pair(&MemoryConfig { buffers: 1, ..MemoryConfig::default() });
+        let (mut qa, mut qb) = (a.take_queues().remove(0), b.take_queues().remove(0));
+        // A long frame, then a short one in the same buffer: the short one is exactly its own bytes.
+        assert!(send(&mut qa, &[0xaa; 300]));
+        qa.flush();
+        assert_eq!(drain(&mut qb), vec![vec![0xaa; 300]]);
+        assert!(send(&mut qa, &[0x55; 60]));
+        qa.flush();
+        assert_eq!(drain(&mut qb), vec![vec![0x55; 60]]);
     }
 
     #[test]

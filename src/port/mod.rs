@@ -41,6 +41,28 @@ pub fn format_mac(mac: &MacAddr) -> String {
     crate::wire::MacAddr(*mac).to_string()
 }
 
+/// What the device says about a received frame's TCP checksum (DPDK's `RTE_MBUF_F_RX_L4_CKSUM_*` flags, where
+/// the port enabled the device's TCP checksum offload).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum L4Checksum {
+    /// The device did not check it (no offload, not TCP, or it could not tell): software checks it.
+    #[default]
+    Unknown,
+    /// The device verified it.
+    Good,
+    /// The device found it wrong.
+    Bad,
+}
+
+/// One received frame, as [`RxQueue::recv_batch`] lends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxFrame<'a> {
+    /// The frame's bytes, borrowed from the port's buffer.
+    pub bytes: &'a [u8],
+    /// The device's verdict on the TCP checksum.
+    pub l4_checksum: L4Checksum,
+}
+
 /// The receive half of a queue pair.
 pub trait RxQueue {
     /// Receives at most one burst of frames and calls `on_frame` with each frame's bytes, in arrival order.
@@ -50,9 +72,10 @@ pub trait RxQueue {
 
     /// Receives at most one burst, like [`recv_burst`](Self::recv_burst), and lends all its frames at once, in
     /// arrival order, so the caller can work on the burst as a whole (parse every frame, then hand the flow
-    /// layer one batch). `on_batch` is called once when at least one frame came, not at all otherwise. Returns
-    /// the number of frames delivered.
-    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize;
+    /// layer one batch). Each frame comes with the device's checksum verdict, so a caller can skip checks the
+    /// hardware already did. `on_batch` is called once when at least one frame came, not at all otherwise.
+    /// Returns the number of frames delivered.
+    fn recv_batch<F: FnOnce(&[RxFrame<'_>])>(&mut self, on_batch: F) -> usize;
 }
 
 /// The send half of a queue pair.

@@ -103,7 +103,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
     /// True when the header checksum verifies.
     pub fn verify_checksum(&self) -> bool {
-        checksum::verifies(checksum::sum(self.header()))
+        checksum::data_verifies(self.header())
     }
     /// The bytes after the header, up to the total length.
     pub fn payload(&self) -> &[u8] {

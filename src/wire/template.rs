@@ -19,7 +19,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::checksum::{self, fold, sum, sum_u16, sum_u32, PROTO_TCP};
+use super::checksum::{fold, sum, PROTO_TCP};
 use super::error::{ensure_room, BuildError};
 use super::ethernet::{ethertype, EthernetRepr, MacAddr};
 use super::ipv4::Ipv4Repr;
@@ -174,6 +174,7 @@ impl FrameTemplate {
         FrameTemplate { src_ip, config, tcp_at, syn: image(config.syn_options), plain: image(SynOptions::None) }
     }
 
+    #[inline]
     pub fn src_ip(&self) -> IpAddr {
         self.src_ip
     }
@@ -243,43 +244,59 @@ impl FrameTemplate {
         };
         let ip_len = u16::try_from(ip_len).map_err(|_| BuildError::PayloadTooLarge(f.payload.len()))?;
         ensure_room(buf, total)?;
-        buf[..img.len].copy_from_slice(&img.bytes[..img.len]);
-        buf[img.len..total].copy_from_slice(f.payload);
-        let dst_sum = match (self.src_ip, to.dst_ip) {
+        let (headers, payload) = buf[..total].split_at_mut(img.len);
+        headers.copy_from_slice(&img.bytes[..img.len]);
+        payload.copy_from_slice(f.payload);
+        // Both checksums are finished from 64-bit accumulators of the per-flow fields, folded once at the end.
+        let dst_sum: u64 = match (self.src_ip, to.dst_ip) {
             (IpAddr::V4(_), IpAddr::V4(d)) => {
                 buf[ETH_LEN + 16..ETH_LEN + 20].copy_from_slice(&d.octets());
-                sum_u32(u32::from(d))
+                halves(u32::from(d))
             }
             (IpAddr::V6(_), IpAddr::V6(d)) => {
                 buf[ETH_LEN + 24..ETH_LEN + 40].copy_from_slice(&d.octets());
-                sum(&d.octets())
+                u64::from(sum(&d.octets()))
             }
             _ => return Err(BuildError::AddressFamilyMismatch),
         };
-        buf[ETH_LEN + if self.src_ip.is_ipv6() { 4 } else { 2 }..][..2].copy_from_slice(&ip_len.to_be_bytes());
         if self.src_ip.is_ipv4() {
-            let ip_sum = fold(u64::from(img.ip_sum) + u64::from(dst_sum) + u64::from(ip_len));
-            buf[ETH_LEN + 10..ETH_LEN + 12].copy_from_slice(&checksum::finish(ip_sum).to_be_bytes());
+            buf[ETH_LEN + 2..ETH_LEN + 4].copy_from_slice(&ip_len.to_be_bytes());
+            let ip_sum = fold(u64::from(img.ip_sum) + dst_sum + u64::from(ip_len));
+            buf[ETH_LEN + 10..ETH_LEN + 12].copy_from_slice(&(!(ip_sum as u16)).to_be_bytes());
+        } else {
+            buf[ETH_LEN + 4..ETH_LEN + 6].copy_from_slice(&ip_len.to_be_bytes());
         }
 
-        let t = &mut buf[self.tcp_at..total];
+        // A fixed-size view of the TCP header: the field writes below need no bounds checks.
+        let room = buf.len();
+        let t: &mut [u8; TCP_LEN] = buf
+            .get_mut(self.tcp_at..self.tcp_at + TCP_LEN)
+            .and_then(|t| t.try_into().ok())
+            .ok_or(BuildError::BufferTooSmall { needed: total, available: room })?;
         t[0..2].copy_from_slice(&to.src_port.to_be_bytes());
         t[2..4].copy_from_slice(&to.dst_port.to_be_bytes());
         t[4..8].copy_from_slice(&f.seq.to_be_bytes());
         t[8..12].copy_from_slice(&f.ack.to_be_bytes());
         t[13] = f.flags.bits();
         t[14..16].copy_from_slice(&f.window.to_be_bytes());
+        let payload_sum = if f.payload.is_empty() { 0 } else { u64::from(sum(f.payload)) };
         let tcp_sum = u64::from(img.tcp_sum)
-            + u64::from(dst_sum)
+            + dst_sum
             + tcp_len as u64
-            + u64::from(sum_u16(to.src_port))
-            + u64::from(sum_u16(to.dst_port))
-            + u64::from(sum_u32(f.seq))
-            + u64::from(sum_u32(f.ack))
+            + u64::from(to.src_port)
+            + u64::from(to.dst_port)
+            + halves(f.seq)
+            + halves(f.ack)
             + u64::from(f.flags.bits())
-            + u64::from(sum_u16(f.window))
-            + u64::from(sum(f.payload));
-        t[16..18].copy_from_slice(&checksum::finish(fold(tcp_sum)).to_be_bytes());
+            + u64::from(f.window)
+            + payload_sum;
+        t[16..18].copy_from_slice(&(!(fold(tcp_sum) as u16)).to_be_bytes());
         Ok(total)
     }
+}
+
+/// The two 16-bit words of a 32-bit field, added (unfolded: the caller folds its accumulator once).
+#[inline]
+fn halves(v: u32) -> u64 {
+    u64::from(v >> 16) + u64::from(v & 0xffff)
 }

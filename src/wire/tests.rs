@@ -278,6 +278,7 @@ fn seeded_mutations_never_panic() {
             }
         }
         super::fuzzing::exercise(&f);
+        assert_fast_path_agrees(&f);
         let key = match parse_frame(&f) {
             Ok(Frame::Tcp(_)) => "tcp",
             Ok(Frame::Arp(_)) => "arp",
@@ -291,6 +292,77 @@ fn seeded_mutations_never_panic() {
     // rejected at the first byte).
     for k in ["tcp", "arp", "ndp", "truncated", "bad_ip_checksum"] {
         assert!(outcomes.get(k).copied().unwrap_or(0) > 0, "{k} never reached: {outcomes:?}");
+    }
+}
+
+/// The IPv4/TCP fast path of `parse_frame` gives exactly what the layer-by-layer path gives, or declines.
+fn assert_fast_path_agrees(f: &[u8]) {
+    let general = super::frame::parse_layers(f);
+    assert_eq!(parse_frame(f), general, "{}", hex::encode(f));
+    if let Some(fast) = super::frame::plain_ipv4_tcp(f) {
+        assert_eq!(Ok(Frame::Tcp(fast)), general, "{}", hex::encode(f));
+    }
+}
+
+#[test]
+fn fast_path_takes_plain_ipv4_tcp_and_agrees_with_the_general_path() {
+    let mut taken = 0;
+    let mut frames: Vec<Vec<u8>> = ALL_LINUX.iter().map(|h| bytes(h)).collect();
+    frames.extend(built_frames());
+    for f in &frames {
+        assert_fast_path_agrees(f);
+        for cut in 0..f.len() {
+            assert_fast_path_agrees(&f[..cut]);
+        }
+        // Ethernet padding after the IP packet is not part of the segment.
+        let mut padded = f.clone();
+        padded.extend_from_slice(&[0xee; 9]);
+        assert_fast_path_agrees(&padded);
+        taken += usize::from(super::frame::plain_ipv4_tcp(f).is_some());
+    }
+    // The Linux SYN, SYN-ACK, data and the built IPv4 SYN, ACK and RST.
+    assert!(taken >= 6, "fast path taken {taken} times");
+    // Layouts it leaves to the general path: DF set is fine, but a fragment, IP options or a bad IP checksum
+    // are not taken (and the general path says why).
+    let plain = bytes(LINUX_DATA_V4);
+    assert!(super::frame::plain_ipv4_tcp(&plain).is_some());
+    let mut fragment = plain.clone();
+    fragment[21] = 0x01;
+    assert!(super::frame::plain_ipv4_tcp(&fragment).is_none());
+    assert!(parse_frame(&fragment).is_err());
+    let mut more_fragments = plain.clone();
+    more_fragments[20] |= 0x20;
+    assert!(super::frame::plain_ipv4_tcp(&more_fragments).is_none());
+    let mut bad_ip_sum = plain.clone();
+    bad_ip_sum[24] ^= 0x40;
+    assert!(super::frame::plain_ipv4_tcp(&bad_ip_sum).is_none());
+    assert_eq!(parse_frame(&bad_ip_sum), Err(ParseError::BadIpChecksum));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Random bytes behind a valid-looking IPv4/TCP prefix: the fast path and the general path agree.
+    #[test]
+    fn fast_path_agrees_on_random_headers(
+        mut f in proptest::collection::vec(any::<u8>(), 0..120),
+        pin_layout in any::<bool>(),
+    ) {
+        if pin_layout && f.len() >= 54 {
+            f[12] = 0x08;
+            f[13] = 0x00;
+            f[14] = 0x45;
+            f[23] = 6;
+            f[20] &= 0x40;
+            f[21] = 0;
+            f[46] = (f[46] & 0x7f).max(0x50);
+            let total = (f.len() - 14) as u16;
+            f[16..18].copy_from_slice(&total.to_be_bytes());
+            f[24..26].fill(0);
+            let c = checksum::internet_checksum(&f[14..34]);
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+        }
+        assert_fast_path_agrees(&f);
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use dpdk_sys as sys;
 
 use super::ethdev::{PortShared, MAX_BURST};
-use crate::port::{QueuePair, QueueStats, RxQueue, TxQueue};
+use crate::port::{L4Checksum, QueuePair, QueueStats, RxFrame, RxQueue, TxQueue};
 
 /// How many times `flush` offers the rest of a batch to a device whose ring took only part of it.
 const TX_ATTEMPTS: usize = 3;
@@ -125,7 +125,7 @@ impl RxQueue for DpdkRx {
         delivered
     }
 
-    fn recv_batch<F: FnOnce(&[&[u8]])>(&mut self, on_batch: F) -> usize {
+    fn recv_batch<F: FnOnce(&[RxFrame<'_>])>(&mut self, on_batch: F) -> usize {
         let port_id = self.port.port_id;
         // SAFETY: a started port and one of its queues, used by this thread only; room for `burst` pointers.
         let n = unsafe {
@@ -133,7 +133,7 @@ impl RxQueue for DpdkRx {
         };
         let n = usize::from(n).min(MAX_BURST);
         let batch = FreeBatch(&mut self.mbufs[..n]);
-        let mut frames: [&[u8]; MAX_BURST] = [&[]; MAX_BURST];
+        let mut frames = [RxFrame { bytes: &[], l4_checksum: L4Checksum::Unknown }; MAX_BURST];
         let mut delivered = 0;
         for &m in batch.0.iter() {
             // SAFETY: rx_burst returned n valid mbufs, which stay valid until `batch` frees them.
@@ -144,12 +144,13 @@ impl RxQueue for DpdkRx {
                 continue;
             }
             // SAFETY: as in `recv_burst`; the slices are only lent to `on_batch`, before `batch` frees the mbufs.
-            frames[delivered] = unsafe {
+            let bytes = unsafe {
                 std::slice::from_raw_parts(
                     sys::lzr_pktmbuf_mtod(m).cast::<u8>(),
                     usize::from(mbuf.data_len),
                 )
             };
+            frames[delivered] = RxFrame { bytes, l4_checksum: l4_checksum(mbuf.ol_flags) };
             delivered += 1;
         }
         if delivered > 0 {
@@ -158,6 +159,20 @@ impl RxQueue for DpdkRx {
         drop(batch);
         self.frames += delivered as u64;
         delivered
+    }
+}
+
+/// The device's TCP checksum verdict in an mbuf's offload flags (all zero, Unknown, unless the port enabled
+/// `RTE_ETH_RX_OFFLOAD_TCP_CKSUM`). NONE (both bits: the checksum field is not valid yet, as after LRO) is
+/// left to software like UNKNOWN.
+pub(super) fn l4_checksum(ol_flags: u64) -> L4Checksum {
+    let flags = ol_flags & u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_MASK);
+    if flags == u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+        L4Checksum::Good
+    } else if flags == u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+        L4Checksum::Bad
+    } else {
+        L4Checksum::Unknown
     }
 }
 
@@ -280,5 +295,23 @@ impl QueuePair for DpdkQueue {
             tx_no_buffer: self.tx.no_buffer,
             tx_bad_length: self.tx.bad_length,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offload_flags_map_to_verdicts() {
+        let good = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+        let bad = u64::from(sys::RTE_MBUF_F_RX_L4_CKSUM_BAD);
+        // Other flags (IP checksum, RSS hash, ...) around them do not matter.
+        let other = 1 << 1 | 1 << 7;
+        assert_eq!(l4_checksum(0), L4Checksum::Unknown);
+        assert_eq!(l4_checksum(good | other), L4Checksum::Good);
+        assert_eq!(l4_checksum(bad | other), L4Checksum::Bad);
+        assert_eq!(l4_checksum(good | bad), L4Checksum::Unknown);
+        assert_eq!(l4_checksum(other), L4Checksum::Unknown);
     }
 }
