@@ -180,8 +180,8 @@ impl Haystack for Scanned<'_> {
     }
 }
 
-/// Bytes of each needle the filter looks at (every needle is at least this long).
-const FINGERPRINT: usize = 3;
+/// Bytes at the start of each needle the filter looks at (a shorter needle accepts anything past its end).
+const FINGERPRINT: usize = 4;
 
 /// Needles are spread over this many buckets: a filter lane holds one bit per bucket.
 const BUCKETS: usize = 8;
@@ -191,20 +191,22 @@ const BUCKETS: usize = 8;
 /// A filter in the manner of Teddy (Hyperscan's packed matcher) marks start positions whose first
 /// [`FINGERPRINT`] bytes could begin a needle of some bucket; only there are that bucket's needles compared.
 /// Each filter table maps a nibble of the byte at one fingerprint position to the buckets that accept it, so a
-/// position's buckets are the AND of six table lookups: with AVX2 that is six byte shuffles for 32 positions at
-/// once. The filter is a superset (a bucket accepts the product of its needles' nibble sets), never a subset,
+/// position's buckets are the AND of eight table lookups: with AVX2 that is eight byte shuffles for 32 positions
+/// at once. The filter is a superset (a bucket accepts the product of its needles' nibble sets), never a subset,
 /// of the real starts, so the verified result is exact whatever the bucket layout.
 ///
-/// Lower-cased needles accept both cases of each letter, and a 3-byte one also any lead byte of a multi-byte
-/// rune at its last position (the rune quirk of [`contains_lower`]); they are verified as that function does.
+/// Lower-cased needles accept both cases of each letter, and any lead byte of a multi-byte rune at their last
+/// position (the rune quirk of [`contains_lower`]); they are verified as that function does.
 struct Scanner {
     /// Filter tables: `lo[k][n]` / `hi[k][n]` are the buckets accepting low / high nibble `n` at position `k`.
     lo: [[u8; 16]; FINGERPRINT],
     hi: [[u8; 16]; FINGERPRINT],
-    /// The needles of each bucket.
-    buckets: [Vec<Entry>; BUCKETS],
+    /// Every needle as the verifier compares it, by id.
+    entries: Vec<Entry>,
     /// Bits of the needles of each bucket.
     bucket_bits: [u64; BUCKETS],
+    /// Bits of the needles of each set of buckets (a filter lane's value).
+    lane_needles: [u64; 256],
     /// Bits of every scanned needle.
     known: u64,
     /// Whether the CPU runs the AVX2 filter (else the scalar one).
@@ -214,40 +216,96 @@ struct Scanner {
 
 static SCANNER: LazyLock<Scanner> = LazyLock::new(|| Scanner::new(needle::ALL.iter().copied().filter(|n| n.scanned)));
 
+/// The low and high nibbles (bit sets) of the bytes `needle` accepts at each fingerprint position: its byte,
+/// both cases of a lower-cased needle's letters, any lead byte of a multi-byte rune at a lower-cased needle's
+/// last position (the rune quirk), and anything past its end.
+fn nibble_sets(needle: Needle) -> [(u16, u16); FINGERPRINT] {
+    let mut sets = [(0u16, 0u16); FINGERPRINT];
+    for (k, set) in sets.iter_mut().enumerate() {
+        let Some(&b) = needle.bytes.get(k) else {
+            *set = (u16::MAX, u16::MAX);
+            continue;
+        };
+        let mut accept = |c: u8| {
+            set.0 |= 1 << (c & 0xf);
+            set.1 |= 1 << (c >> 4);
+        };
+        accept(b);
+        if needle.fold == Fold::GoLower {
+            accept(b.to_ascii_uppercase());
+            if k + 1 == needle.bytes.len() {
+                (0xc2..=0xf4).for_each(&mut accept);
+            }
+        }
+    }
+    sets
+}
+
 impl Scanner {
     fn new(needles: impl Iterator<Item = Needle>) -> Scanner {
-        // Needles with similar first bytes share a bucket, so each bucket accepts few bytes per position.
-        let mut needles: Vec<Needle> = needles.collect();
-        needles.sort_by_key(|n| n.bytes.to_ascii_lowercase());
         let mut scanner = Scanner {
             lo: [[0; 16]; FINGERPRINT],
             hi: [[0; 16]; FINGERPRINT],
-            buckets: Default::default(),
+            entries: needle::ALL.iter().map(|&n| Entry::new(n)).collect(),
             bucket_bits: [0; BUCKETS],
+            lane_needles: [0; 256],
             known: 0,
             #[cfg(target_arch = "x86_64")]
             avx2: std::is_x86_feature_detected!("avx2"),
         };
-        let per_bucket = needles.len().div_ceil(BUCKETS).max(1);
-        for (i, n) in needles.into_iter().enumerate() {
-            let bucket = i / per_bucket;
-            let bit = 1u8 << bucket;
-            for (k, &b) in n.bytes.iter().take(FINGERPRINT).enumerate() {
-                let mut accept = vec![b];
-                if n.fold == Fold::GoLower {
-                    accept.push(b.to_ascii_uppercase());
-                    if k + 1 == n.bytes.len() {
-                        accept.extend(0xc2..=0xf4);
-                    }
+        // Each needle goes to the bucket whose expected false candidates grow least: a bucket fires on a
+        // position with probability (uniform bytes) the product over positions of the shares of low and high
+        // nibbles it accepts, and each firing costs one compare per needle in it. Shortest needles first: they
+        // accept every byte past their end, and are best kept together.
+        let mut needles: Vec<Needle> = needles.collect();
+        needles.sort_by_key(|n| n.bytes.len());
+        let mut sets = [[(0u16, 0u16); FINGERPRINT]; BUCKETS];
+        let mut counts = [0usize; BUCKETS];
+        for n in needles {
+            let accepted = nibble_sets(n);
+            let cost = |bucket: &[(u16, u16); FINGERPRINT], count: usize| {
+                let share: f64 = bucket
+                    .iter()
+                    .map(|(lo, hi)| f64::from(lo.count_ones() * hi.count_ones()) / 256.0)
+                    .product();
+                share * count as f64
+            };
+            let growth = |j: usize| {
+                let count = counts[j];
+                let mut grown = sets[j];
+                for (set, add) in grown.iter_mut().zip(&accepted) {
+                    set.0 |= add.0;
+                    set.1 |= add.1;
                 }
-                for c in accept {
-                    scanner.lo[k][usize::from(c & 0xf)] |= bit;
-                    scanner.hi[k][usize::from(c >> 4)] |= bit;
-                }
+                cost(&grown, count + 1) - cost(&sets[j], count)
+            };
+            let bucket = (0..BUCKETS)
+                .min_by(|&a, &b| growth(a).total_cmp(&growth(b)))
+                .unwrap_or(0);
+            for (set, add) in sets[bucket].iter_mut().zip(&accepted) {
+                set.0 |= add.0;
+                set.1 |= add.1;
             }
             scanner.bucket_bits[bucket] |= 1u64 << n.id;
             scanner.known |= 1u64 << n.id;
-            scanner.buckets[bucket].push(Entry::new(n));
+            counts[bucket] += 1;
+        }
+        for (lane, needles) in scanner.lane_needles.iter_mut().enumerate() {
+            *needles = (0..BUCKETS)
+                .filter(|j| lane & 1 << j != 0)
+                .fold(0, |bits, j| bits | scanner.bucket_bits[j]);
+        }
+        for (j, bucket) in sets.iter().enumerate() {
+            for (k, &(lo, hi)) in bucket.iter().enumerate() {
+                for nibble in 0..16 {
+                    if lo & 1 << nibble != 0 {
+                        scanner.lo[k][nibble] |= 1 << j;
+                    }
+                    if hi & 1 << nibble != 0 {
+                        scanner.hi[k][nibble] |= 1 << j;
+                    }
+                }
+            }
         }
         scanner
     }
@@ -289,22 +347,22 @@ impl Scanner {
     }
 
     /// Compares the needles of `buckets` not found yet with `hay` at `start`; true if one is found.
-    #[inline]
+    #[inline(always)]
     fn verify(&self, hay: &[u8], start: usize, buckets: u8, found: &mut u64) -> bool {
+        let mut todo = self.lane_needles[usize::from(buckets)] & !*found;
+        if todo == 0 {
+            return false;
+        }
         let word = hay
             .get(start..start + 4)
             .and_then(|w| <[u8; 4]>::try_from(w).ok())
             .map(u32::from_le_bytes);
         let before = *found;
-        let mut rest = buckets;
-        while rest != 0 {
-            let bucket = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            for entry in self.buckets.get(bucket).map_or(&[][..], Vec::as_slice) {
-                let bit = 1u64 << entry.needle.id;
-                if *found & bit == 0 && entry.matches_at(hay, start, word) {
-                    *found |= bit;
-                }
+        while todo != 0 {
+            let id = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            if self.entries.get(id).is_some_and(|e| e.matches_at(hay, start, word)) {
+                *found |= 1u64 << id;
             }
         }
         *found != before
@@ -404,8 +462,8 @@ mod avx2 {
         // SAFETY (all loads here): each table row is 16 bytes, read whole.
         let table = |row: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(row.as_ptr().cast()));
         let tables = Tables {
-            lo: [table(&scanner.lo[0]), table(&scanner.lo[1]), table(&scanner.lo[2])],
-            hi: [table(&scanner.hi[0]), table(&scanner.hi[1]), table(&scanner.hi[2])],
+            lo: scanner.lo.each_ref().map(table),
+            hi: scanner.hi.each_ref().map(table),
         };
         let mut found = 0u64;
         let mut live = scanner.live(found);
@@ -418,14 +476,13 @@ mod avx2 {
             }
             at += LANES;
         }
-        // The last positions, from a zero-padded copy (no needle byte is zero, so the padding starts nothing).
+        // The last positions, from a zero-padded copy.
         while at < hay.len() && live != 0 {
             let mut padded = [0u8; READ];
             let tail = &hay[at..hay.len().min(at + READ)];
             padded[..tail.len()].copy_from_slice(tail);
             if let Some((candidates, lanes)) = filter(&tables, &padded, live) {
-                // Positions past the end are not starts (the padding could only make them candidates
-                // through a needle's quirk position, never a real match).
+                // Positions in the padding are no starts.
                 let in_hay = (1u64 << tail.len().min(LANES)) - 1;
                 verify_lanes(scanner, hay, at, candidates & in_hay as u32, &lanes, &mut found, &mut live);
             }
