@@ -12,12 +12,13 @@
 //! The rules ask for needles through [`Haystack`], so one rule body serves two ways of answering:
 //! - a plain `[u8]` searches on every question (what a rule called alone, or a test, does);
 //! - [`Scanned`] looks every known [`needle`] up in ONE pass made beforehand (what the matcher does, since it
-//!   runs all rules over each answer): a SIMD multi-pattern search (Teddy, from the `aho-corasick` crate) over
-//!   the answer for the case-sensitive needles, and one over an ASCII-lower-cased copy for the lower-cased
-//!   ones, plus the rune quirk above for answers that are not ASCII. Tests check both give the same answers.
+//!   runs all rules over each answer): a Teddy-style filter (byte shuffles on nibbles, 32 positions per step
+//!   with AVX2, one position at a time without it) over the original bytes marks where a needle could start,
+//!   and a word compare then the full test (case-insensitive with the rune quirk for lower-cased needles)
+//!   decides. No lower-cased copy, no restart per match. Tests check both ways give the same answers, and the
+//!   AVX2 and scalar filters give the same results.
 
 use std::sync::LazyLock;
-
 
 /// How a needle is compared with an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
