@@ -202,8 +202,8 @@ struct Scanner {
     /// Filter tables: `lo[k][n]` / `hi[k][n]` are the buckets accepting low / high nibble `n` at position `k`.
     lo: [[u8; 16]; FINGERPRINT],
     hi: [[u8; 16]; FINGERPRINT],
-    /// Every needle as the verifier compares it, by id.
-    entries: Vec<Entry>,
+    /// Every needle's first bytes as the verifier compares them, by id (ids are below 64).
+    prefixes: [Prefix; 64],
     /// Bits of the needles of each bucket.
     bucket_bits: [u64; BUCKETS],
     /// Bits of the needles of each set of buckets (a filter lane's value).
@@ -247,7 +247,7 @@ impl Scanner {
         let mut scanner = Scanner {
             lo: [[0; 16]; FINGERPRINT],
             hi: [[0; 16]; FINGERPRINT],
-            entries: needle::ALL.iter().map(|&n| Entry::new(n)).collect(),
+            prefixes: std::array::from_fn(|id| needle::ALL.get(id).map_or(Prefix::NEVER, |&n| Prefix::new(n))),
             bucket_bits: [0; BUCKETS],
             lane_needles: [0; 256],
             known: 0,
@@ -362,7 +362,12 @@ impl Scanner {
         while todo != 0 {
             let id = todo.trailing_zeros() as usize;
             todo &= todo - 1;
-            if self.entries.get(id).is_some_and(|e| e.matches_at(hay, start, word)) {
+            let prefix = &self.prefixes[id & 63];
+            let hit = match word {
+                Some(word) => prefix.admits(word) && (prefix.whole || needle_matches_at(hay, start, id)),
+                None => needle_matches_at(hay, start, id),
+            };
+            if hit {
                 *found |= 1u64 << id;
             }
         }
@@ -370,10 +375,9 @@ impl Scanner {
     }
 }
 
-/// A scanned needle as the verifier compares it: most candidates are rejected by one word compare.
+/// A needle's first bytes as the verifier compares them: most candidates are rejected by one word compare.
 #[derive(Clone, Copy, Debug)]
-struct Entry {
-    needle: Needle,
+struct Prefix {
     /// The needle's first bytes (up to 4) as a little-endian word, `keep` selecting them.
     prefix: u32,
     keep: u32,
@@ -384,8 +388,16 @@ struct Entry {
     whole: bool,
 }
 
-impl Entry {
-    fn new(needle: Needle) -> Entry {
+impl Prefix {
+    /// For ids no needle has (never asked for: their bucket bits are never set).
+    const NEVER: Prefix = Prefix {
+        prefix: 1,
+        keep: 0,
+        fold: 0,
+        whole: true,
+    };
+
+    fn new(needle: Needle) -> Prefix {
         // A lower-cased needle's last byte may match through the rune quirk: it is left to the full test.
         let compared = match needle.fold {
             Fold::Exact => needle.bytes.len().min(4),
@@ -399,8 +411,7 @@ impl Entry {
                 fold |= 0x20 << (8 * i);
             }
         }
-        Entry {
-            needle,
+        Prefix {
             prefix,
             keep,
             fold,
@@ -408,17 +419,17 @@ impl Entry {
         }
     }
 
-    /// [`matches_at`], given the answer's 4 bytes at `start` when it has them.
+    /// Whether the answer's 4 bytes at a position agree with the needle's first bytes.
     #[inline]
-    fn matches_at(&self, hay: &[u8], start: usize, word: Option<u32>) -> bool {
-        match word {
-            Some(word) => {
-                (word | self.fold) & self.keep == self.prefix
-                    && (self.whole || matches_at(hay, start, self.needle))
-            }
-            None => matches_at(hay, start, self.needle),
-        }
+    fn admits(&self, word: u32) -> bool {
+        (word | self.fold) & self.keep == self.prefix
     }
+}
+
+/// [`matches_at`] for the needle of id `id`.
+#[inline]
+fn needle_matches_at(hay: &[u8], start: usize, id: usize) -> bool {
+    needle::ALL.get(id).is_some_and(|&n| matches_at(hay, start, n))
 }
 
 /// Whether `needle` occurs in `hay` at `start` (as [`contains`] or [`contains_lower`] would count it there).
