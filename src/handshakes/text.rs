@@ -145,11 +145,20 @@ pub struct Scanned<'a> {
 impl<'a> Scanned<'a> {
     /// Scan `data` for every needle.
     pub fn new(data: &'a [u8]) -> Scanned<'a> {
-        let scanner = &*SCANNER;
+        let (mut found, http_at) = SCANNER.scan(data, 0, 0, HTTP_GROUP);
+        let known = match http_at {
+            None => SCANNER.known,
+            Some(start) => {
+                let after = &*SCANNER_AFTER_HTTP;
+                found = after.scan(data, start + 1, found, 0).0;
+                // The group's needles found so far are known; the others were not searched past `start`.
+                after.known | (found & HTTP_GROUP)
+            }
+        };
         Scanned {
             data,
-            known: scanner.known,
-            found: scanner.scan(data),
+            known,
+            found,
             ascii: data.is_ascii(),
         }
     }
@@ -216,6 +225,25 @@ struct Scanner {
 }
 
 static SCANNER: LazyLock<Scanner> = LazyLock::new(|| Scanner::new(needle::ALL.iter().copied().filter(|n| n.scanned)));
+
+/// The scanned needles less [`HTTP_GROUP`]: an HTTP answer repeats `HTTP`, `html` and `<h1>`, and each
+/// occurrence is a candidate that costs compares of its bucket's other needles, so once one of them is found
+/// the rest of the answer is searched without them (the others are then searched if asked, which the `http`
+/// rule, the only one asking, no longer does).
+static SCANNER_AFTER_HTTP: LazyLock<Scanner> = LazyLock::new(|| {
+    Scanner::new(
+        needle::ALL
+            .iter()
+            .copied()
+            .filter(|n| n.scanned && HTTP_GROUP & 1u64 << n.id == 0),
+    )
+});
+
+/// Needles of the `http` rule that HTTP answers repeat (`HTTPS` is not one: the `tls` rule also wants it).
+const HTTP_GROUP: u64 = 1u64 << needle::HTTP.id
+    | 1u64 << needle::HTML_LOWER_CASE.id
+    | 1u64 << needle::HTML_UPPER_CASE.id
+    | 1u64 << needle::H1_TAG.id;
 
 /// The low and high nibbles (bit sets) of the bytes `needle` accepts at each fingerprint position: its byte,
 /// both cases of a lower-cased needle's letters, any lead byte of a multi-byte rune at a lower-cased needle's
@@ -311,31 +339,34 @@ impl Scanner {
         scanner
     }
 
-    /// Bits of the needles found in `hay`.
-    fn scan(&self, hay: &[u8]) -> u64 {
+    /// `found` (needles known to be in `hay` already) and the needles starting in `hay[from..]`; when a needle
+    /// of `stop` is found, the search ends after that position, which is returned.
+    fn scan(&self, hay: &[u8], from: usize, found: u64, stop: u64) -> (u64, Option<usize>) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: AVX2 was detected on this CPU when the scanner was built.
-            return unsafe { avx2::scan(self, hay) };
+            return unsafe { avx2::scan(self, hay, from, found, stop) };
         }
-        self.scan_scalar(hay)
+        self.scan_scalar(hay, from, found, stop)
     }
 
-    /// The filter one position at a time: where there is no AVX2, and the reference the AVX2 one is tested
-    /// against.
-    fn scan_scalar(&self, hay: &[u8]) -> u64 {
-        let mut found = 0;
+    /// [`Scanner::scan`] filtering one position at a time: where there is no AVX2, and the reference the AVX2
+    /// filter is tested against.
+    fn scan_scalar(&self, hay: &[u8], from: usize, mut found: u64, stop: u64) -> (u64, Option<usize>) {
         let mut live = self.live(found);
-        for start in 0..hay.len() {
+        for start in from..hay.len() {
             let buckets = (0..FINGERPRINT).fold(live, |bits, k| {
                 let b = hay.get(start + k).copied().unwrap_or(0);
                 bits & self.lo[k][usize::from(b & 0xf)] & self.hi[k][usize::from(b >> 4)]
             });
             if buckets != 0 && self.verify(hay, start, buckets, &mut found) {
+                if found & stop != 0 {
+                    return (found, Some(start));
+                }
                 live = self.live(found);
             }
         }
-        found
+        (found, None)
     }
 
     /// Buckets with a needle not found yet (the others need no more candidates).
@@ -470,21 +501,28 @@ mod avx2 {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn scan(scanner: &Scanner, hay: &[u8]) -> u64 {
+    pub(super) unsafe fn scan(
+        scanner: &Scanner,
+        hay: &[u8],
+        from: usize,
+        mut found: u64,
+        stop: u64,
+    ) -> (u64, Option<usize>) {
         // SAFETY (all loads here): each table row is 16 bytes, read whole.
         let table = |row: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(row.as_ptr().cast()));
         let tables = Tables {
             lo: scanner.lo.each_ref().map(table),
             hi: scanner.hi.each_ref().map(table),
         };
-        let mut found = 0u64;
         let mut live = scanner.live(found);
-        let mut at = 0;
+        let mut at = from;
         while at + READ <= hay.len() && live != 0 {
             // SAFETY: `hay[at..at + READ]` is in bounds.
             let window = &hay[at..at + READ];
             if let Some((candidates, lanes)) = filter(&tables, window, live) {
-                verify_lanes(scanner, hay, at, candidates, &lanes, &mut found, &mut live);
+                if let Some(start) = verify_lanes(scanner, hay, at, candidates, &lanes, &mut found, &mut live, stop) {
+                    return (found, Some(start));
+                }
             }
             at += LANES;
         }
@@ -496,15 +534,20 @@ mod avx2 {
             if let Some((candidates, lanes)) = filter(&tables, &padded, live) {
                 // Positions in the padding are no starts.
                 let in_hay = (1u64 << tail.len().min(LANES)) - 1;
-                verify_lanes(scanner, hay, at, candidates & in_hay as u32, &lanes, &mut found, &mut live);
+                let candidates = candidates & in_hay as u32;
+                if let Some(start) = verify_lanes(scanner, hay, at, candidates, &lanes, &mut found, &mut live, stop) {
+                    return (found, Some(start));
+                }
             }
             at += LANES;
         }
-        found
+        (found, None)
     }
 
-    /// Verifies the candidate positions (bit per lane) of the block at `at`, given each lane's buckets.
+    /// Verifies the candidate positions (bit per lane) of the block at `at`, given each lane's buckets; the
+    /// position where a needle of `stop` was found, if one was.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn verify_lanes(
         scanner: &Scanner,
         hay: &[u8],
@@ -513,15 +556,20 @@ mod avx2 {
         lanes: &[u8; LANES],
         found: &mut u64,
         live: &mut u8,
-    ) {
+        stop: u64,
+    ) -> Option<usize> {
         while candidates != 0 && *live != 0 {
             let offset = candidates.trailing_zeros() as usize;
             candidates &= candidates - 1;
             let buckets = lanes.get(offset).copied().unwrap_or(0) & *live;
             if buckets != 0 && scanner.verify(hay, at + offset, buckets, found) {
+                if *found & stop != 0 {
+                    return Some(at + offset);
+                }
                 *live = scanner.live(*found);
             }
         }
+        None
     }
 
     /// The candidate positions (bit per lane) and buckets of the [`LANES`] positions starting `window` (which
@@ -761,11 +809,19 @@ mod tests {
             );
         }
         assert_eq!(Haystack::is_ascii_text(&scanned), is_ascii_text(hay));
-        // The scalar filter (no AVX2) finds the same, and so does a scanner of every needle in other buckets.
-        assert_eq!(SCANNER.scan_scalar(hay), scanned.found_bits(), "hay {hay:02x?}");
+        // The scalar filter (no AVX2) finds the same, stopping at the same place, and so does a scanner of every
+        // needle in other buckets.
+        for scanner in [&*SCANNER, &*SCANNER_AFTER_HTTP, &*EVERY_NEEDLE] {
+            for (from, stop) in [(0, 0), (0, HTTP_GROUP), (hay.len() / 3, 0), (1, u64::MAX)] {
+                assert_eq!(
+                    scanner.scan(hay, from, 0, stop),
+                    scanner.scan_scalar(hay, from, 0, stop),
+                    "hay {hay:02x?} from {from} stop {stop:x}"
+                );
+            }
+        }
         let every = &*EVERY_NEEDLE;
-        let found = every.scan(hay);
-        assert_eq!(found, every.scan_scalar(hay), "hay {hay:02x?}");
+        let (found, _) = every.scan(hay, 0, 0, 0);
         for &n in needle::ALL {
             assert_eq!(found & 1 << n.id != 0, hay.has(n), "hay {hay:02x?} needle {:?}", std::str::from_utf8(n.bytes));
         }
