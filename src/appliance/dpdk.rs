@@ -14,6 +14,9 @@ use super::{campaign_inputs, campaign_writer, fleet, run_with_queues, Launch, Po
 
 /// How long gateway resolution may take before the run gives up with a clear error.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(6);
+/// How long the port may take to bring its link up before scanning starts (a NIC negotiating, a memif peer
+/// connecting); past it lzr warns and goes on.
+const LINK_WAIT: Duration = Duration::from_secs(10);
 
 /// EAL arguments: the campaign's, plus an lcore map for the management lcore and one lcore per worker when the
 /// campaign gives none (lcores are spread over the CPUs the process may use).
@@ -72,6 +75,9 @@ pub fn run(campaign: &Campaign) -> Result<RunReport, String> {
     };
     let config = PortConfig { device, queues: campaign.workers, ..PortConfig::default() };
     let mut port = DpdkPort::open(&eal, &config).map_err(|e| format!("port: {e}"))?;
+    if !port.wait_link_up(LINK_WAIT) {
+        log::warn!("port {}: link still down after {} s; scanning anyway (frames sent now may be lost)", port.info().name, LINK_WAIT.as_secs());
+    }
     let mac = MacAddr(port.mac());
     let mut queues = port.take_queues();
     let gateway = match campaign.network.gateway_mac {

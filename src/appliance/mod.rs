@@ -165,8 +165,8 @@ fn summary_text(r: &RunReport, writer: &RecordWriter) -> String {
         if m.interrupted { " (interrupted)" } else { "" }
     ));
     line(format!(
-        "flows: {} SYNs opened (stateless), {} answered, {} ZMap handshakes continued, {} duplicates dropped, {} refused (flow table full), {} records written",
-        f.syns_opened, f.cookie_flows, f.zmap_flows, f.duplicate_targets, f.table_full, m.records
+        "flows: {} SYNs opened (stateless), {} answered ({} opened a flow), {} without an answer (not recorded), {} ZMap handshakes continued, {} duplicates dropped, {} refused (flow table full), {} records written",
+        f.syns_opened, f.syns_answered, f.cookie_flows, f.syns_unanswered(), f.zmap_flows, f.duplicate_targets, f.table_full, m.records
     ));
     line(format!(
         "packets: {} received, {} sent; dropped: {} unparsable, {} bad TCP checksum, {} stray SYN-ACKs, {} stray segments, {} rejected, {} hand-offs lost, {} not sent; port: {} missed, {} no mbuf, {} refused by the TX ring, {} too long to receive",

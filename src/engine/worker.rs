@@ -248,8 +248,10 @@ impl Worker {
     fn turn<Q: QueuePair>(&mut self, queue: &mut Q) -> (u64, usize, usize) {
         let now = self.clock.now_ns();
         let (rx, tx) = queue.split();
-        let took = self.take_commands(now, tx);
+        // Receive before sending new SYNs: answers waiting in the ring go first, and a device whose receive
+        // path only hands buffers to its peer when polled (memif) has been polled before any SYN can be answered.
         let received = self.receive(now, rx, tx);
+        let took = self.take_commands(now, tx);
         let handed = self.take_inbox(now, tx) + self.exchange_with_zmap(tx);
         if received + handed > 0 {
             self.event(Event::EndOfBurst, now, tx);

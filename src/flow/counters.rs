@@ -17,6 +17,9 @@ pub struct FlowCounters {
     pub ack_retransmissions: u64,
     /// ZMap SYN-ACKs that opened a flow.
     pub zmap_flows: u64,
+    /// Answers (SYN-ACK, zero-window SYN-ACK, RST+ACK) to our stateless SYNs whose cookie checked out; the
+    /// stateless SYNs without one are `syns_opened - syns_answered` (hosts that stayed silent, or answers lost).
+    pub syns_answered: u64,
     /// SYN-ACKs to our stateless SYNs whose cookie checked out and that opened a flow.
     pub cookie_flows: u64,
     /// `open` or `zmap_synack` for a target that already has a flow or tombstone (dropped).
@@ -60,6 +63,11 @@ impl FlowCounters {
         self.outcomes.iter().sum()
     }
 
+    /// Stateless SYNs that no answer came back for: silent hosts (filtered, or nobody there) and lost answers.
+    pub fn syns_unanswered(&self) -> u64 {
+        self.syns_opened.saturating_sub(self.syns_answered)
+    }
+
     /// Adds another shard's counters into this one.
     pub fn merge(&mut self, other: &FlowCounters) {
         for (a, b) in self.outcomes.iter_mut().zip(other.outcomes) {
@@ -72,6 +80,7 @@ impl FlowCounters {
             syn_retransmissions,
             ack_retransmissions,
             zmap_flows,
+            syns_answered,
             cookie_flows,
             duplicate_targets,
             table_full,
@@ -94,6 +103,7 @@ impl FlowCounters {
         self.syn_retransmissions += syn_retransmissions;
         self.ack_retransmissions += ack_retransmissions;
         self.zmap_flows += zmap_flows;
+        self.syns_answered += syns_answered;
         self.cookie_flows += cookie_flows;
         self.duplicate_targets += duplicate_targets;
         self.table_full += table_full;

@@ -485,6 +485,7 @@ impl FlowShard {
         let Some(isn) = self.m.cookies.check_open(seg.remote, seg.remote_port, seg.local, seg.local_port, seg.ack, now.ms) else {
             return false;
         };
+        self.m.counters.syns_answered += 1;
         let mut st = self.m.fresh_state(seg.remote, seg.remote_port, seg.local, seg.local_port, isn, last_of(seg, now), probes);
         if seg.flags.rst() || seg.window == 0 {
             // Closed port, or a zero-window SYN-ACK: recorded once, never answered. The tombstone makes

@@ -359,6 +359,23 @@ fn self_opened_syn_keeps_no_state_until_its_cookie_checks_out() {
 }
 
 #[test]
+fn every_stateless_syn_is_answered_or_counted_unanswered() {
+    let mut h = Harness::new(config(1), &[PROBE]);
+    let synack = h.open(80);
+    let closed = h.open(81);
+    let zero = h.open(82);
+    let _silent = h.open(83);
+    h.host(80, synack.local_port, 7, synack.seq.wrapping_add(1), TcpFlags::SYN_ACK, 1000, b"");
+    h.host(81, closed.local_port, 0, closed.seq.wrapping_add(1), TcpFlags::RST_ACK, 0, b"");
+    h.host(82, zero.local_port, 7, zero.seq.wrapping_add(1), TcpFlags::SYN_ACK, 0, b"");
+    // A forged answer for the silent host is stray, not an answer.
+    h.host(83, 40000, 7, 1, TcpFlags::SYN_ACK, 1000, b"");
+    let c = h.counters();
+    assert_eq!((c.syns_opened, c.syns_answered, c.cookie_flows, c.syns_unanswered()), (4, 3, 1, 1));
+    assert_eq!(c.stray_synacks, 1);
+}
+
+#[test]
 fn answers_after_the_window_are_stray() {
     let mut h = Harness::new(config(1), &[PROBE]);
     let syn = h.open(80);

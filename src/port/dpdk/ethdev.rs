@@ -370,6 +370,29 @@ impl DpdkPort {
         &self.info
     }
 
+    /// Whether the link is up now (a failed query reads as down).
+    pub fn link_up(&self) -> bool {
+        let mut link = sys::rte_eth_link::default();
+        // SAFETY: valid, started port; writable struct. A failure leaves link_status 0 (down).
+        unsafe { sys::rte_eth_link_get_nowait(self.shared.port_id, &mut link) };
+        link.link_status() != 0
+    }
+
+    /// Waits, polling, until the link is up or `limit` has passed; returns whether it came up. Frames sent
+    /// before the link is up are lost (a NIC still negotiating, a memif peer still connecting).
+    pub fn wait_link_up(&self, limit: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            if self.link_up() {
+                return true;
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Stops and closes the port (once its queues, if handed out, are dropped too); returns the last counters.
     pub fn close(self) -> PortStats {
         self.stats()
