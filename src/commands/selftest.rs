@@ -429,6 +429,8 @@ fn run_on_dpdk(args: &Args, eal_args: &[String]) -> i32 {
         Ok(p) => p,
         Err(e) => return setup_failed("port", e),
     };
+    // Frames sent before the link is up are lost (a memif peer still accepting us, a NIC negotiating).
+    let link_up = port.wait_link_up(Duration::from_secs(5));
     let mut queues = port.take_queues();
     let probe = Probe {
         our_mac: port.mac(),
@@ -452,6 +454,7 @@ fn run_on_dpdk(args: &Args, eal_args: &[String]) -> i32 {
         "rss": matches!(info.steering, Steering::Rss(_)),
         "rss_offered": format!("{:#x}", info.rss_offered),
         "eal_ms": eal_ms,
+        "link_up": link_up,
         "second_init_refused": second_init_refused,
         "worker_lcores": workers,
         "workers_ok": workers_ok,
