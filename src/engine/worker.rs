@@ -508,16 +508,16 @@ impl Worker {
         for mut r in self.finished.drain(..) {
             r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
-                crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
+                crate::handshakes::matcher::UNKNOWN_LABEL.into()
             } else if self.probes.could_reflect(r.handshake_num, r.sport, &r.data) {
                 // The probe as sent, for echo detection. The seed only varies TLS's random bytes, so a reflected
                 // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
                 self.scratch.clear();
                 self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
-                self.probes.label(&r.data, Some(&self.scratch), r.sport).into_owned()
+                self.probes.label(&r.data, Some(&self.scratch), r.sport)
             } else {
                 // Not a reflection whatever the probe's target-dependent bytes: the same label as with it.
-                self.probes.label(&r.data, None, r.sport).into_owned()
+                self.probes.label(&r.data, None, r.sport)
             };
             // Straight to the ring unless records are already waiting (or it is full).
             if !self.pending.is_empty() {
