@@ -121,6 +121,7 @@ const PUBLISH_EVERY: u32 = 1024;
 
 /// The allocation of `segments`, emptied, as a vector of segments of another lifetime: the receive burst's
 /// buffer outlives the frames its segments borrow. An in-place collect of an empty vector keeps its capacity.
+#[allow(clippy::unnecessary_filter_map)] // `filter` cannot change the element's lifetime
 fn reuse_empty<'a, 'b>(mut segments: Vec<Segment<'a>>) -> Vec<Segment<'b>> {
     segments.clear();
     segments.into_iter().filter_map(|_| None).collect()
