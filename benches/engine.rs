@@ -241,7 +241,7 @@ fn run_mix(profile_file: &str, plan: &str, hosts: u64, overhead: f64) -> MixResu
         }
         if r.outcome == Outcome::Data {
             data_records += 1;
-            if host.protocol() == Some(r.fingerprint.as_str()) {
+            if host.protocol() == Some(&*r.fingerprint) {
                 true_protocol += 1;
             }
         }

@@ -2,6 +2,7 @@
 //! output layer writes. Fields follow LZR's record (reference §8.1) in the *received* orientation: `saddr`/`sport`
 //! are the remote host, `daddr`/`dport` are ours.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::wire::TcpFlags;
@@ -125,8 +126,9 @@ pub struct Record {
     pub stage: Option<Stage>,
     /// First data from the host, possibly empty.
     pub data: Vec<u8>,
-    /// Fingerprint label (`unknown` when nothing matched or there is no data).
-    pub fingerprint: String,
+    /// Fingerprint label (`unknown` when nothing matched or there is no data). Borrowed when it is a registry
+    /// name, as almost every label is: no allocation per record.
+    pub fingerprint: Cow<'static, str>,
     /// HyperACKtive filtering labelled this host an ACKing firewall.
     pub acking_firewall: bool,
     /// What became of the target.

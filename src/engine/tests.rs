@@ -176,7 +176,7 @@ fn zmap_synacks_are_continued_in_order_around_opens() {
     let (records, report) = run_commands(vec![synack(WEB, 40000), open, synack(SILENT, 40001)], "http");
     assert_eq!(records.len(), 3, "{records:#?}");
     let web = records.iter().find(|r| r.saddr == ip(WEB)).unwrap();
-    assert_eq!((web.outcome, web.fingerprint.as_str(), web.data.as_slice()), (Outcome::Data, "http", HTTP_ANSWER));
+    assert_eq!((web.outcome, &*web.fingerprint, web.data.as_slice()), (Outcome::Data, "http", HTTP_ANSWER));
     let closed = records.iter().find(|r| r.saddr == ip(CLOSED)).unwrap();
     assert_eq!(closed.outcome, Outcome::Closed);
     let silent = records.iter().find(|r| r.saddr == ip(SILENT)).unwrap();

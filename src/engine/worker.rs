@@ -119,6 +119,14 @@ const INBOX_BATCH: usize = 256;
 /// Loop turns between two publications of the live figures.
 const PUBLISH_EVERY: u32 = 1024;
 
+/// The allocation of `segments`, emptied, as a vector of segments of another lifetime: the receive burst's
+/// buffer outlives the frames its segments borrow. An in-place collect of an empty vector keeps its capacity.
+#[allow(clippy::unnecessary_filter_map)] // `filter` cannot change the element's lifetime
+fn reuse_empty<'a, 'b>(mut segments: Vec<Segment<'a>>) -> Vec<Segment<'b>> {
+    segments.clear();
+    segments.into_iter().filter_map(|_| None).collect()
+}
+
 /// Runs one worker until the management thread says stop and nothing is left in flight. `exception`: the
 /// tap ZMap sends on, for the one worker that owns it.
 pub fn run_worker<Q: QueuePair>(
@@ -176,6 +184,8 @@ struct Worker {
     probe_cache: RefCell<ProbeCache>,
     /// ZMap SYN-ACKs taken from the command ring this turn, fed to the flow shard as one batch.
     synacks: Vec<SynAckFields>,
+    /// The segments of one receive burst: kept empty between bursts, so its allocation serves every burst.
+    burst: Vec<Segment<'static>>,
     finished: Vec<Record>,
     pending: VecDeque<Record>,
     last_tick_ms: u64,
@@ -203,6 +213,7 @@ impl Worker {
             scratch: Vec::with_capacity(2048),
             probe_cache: RefCell::new(ProbeCache::default()),
             synacks: Vec::with_capacity(COMMAND_BATCH),
+            burst: Vec::new(),
             finished: Vec::new(),
             pending: VecDeque::new(),
             last_tick_ms: now_ms,
@@ -334,9 +345,11 @@ impl Worker {
     /// One receive burst: TCP segments for this worker go to the flow shard as one batch (its lookups overlap);
     /// a neighbour frame first hands over the segments before it, so events keep the arrival order.
     fn receive<R: RxQueue, T: TxQueue>(&mut self, now: u64, rx: &mut R, tx: &mut T) -> usize {
-        rx.recv_batch(|frames| {
+        let mut burst = std::mem::take(&mut self.burst);
+        let received = rx.recv_batch(|frames| {
             self.counters.rx_frames += frames.len() as u64;
-            let mut segments: Vec<Segment<'_>> = Vec::with_capacity(frames.len());
+            let mut segments = reuse_empty(std::mem::take(&mut burst));
+            segments.reserve(frames.len());
             for frame in frames {
                 match self.route_frame(frame.bytes, false, frame.l4_checksum) {
                     Routed::Segment(seg) => segments.push(seg),
@@ -349,7 +362,10 @@ impl Worker {
                 }
             }
             self.segments(&segments, now, tx);
-        })
+            burst = reuse_empty(segments);
+        });
+        self.burst = burst;
+        received
     }
 
     /// Feeds a batch of received segments to the flow shard.
@@ -508,16 +524,16 @@ impl Worker {
         for mut r in self.finished.drain(..) {
             r.handshake = self.probes.name(r.handshake_num, r.sport);
             r.fingerprint = if r.data.is_empty() {
-                crate::handshakes::matcher::UNKNOWN_LABEL.to_string()
+                crate::handshakes::matcher::UNKNOWN_LABEL.into()
             } else if self.probes.could_reflect(r.handshake_num, r.sport, &r.data) {
                 // The probe as sent, for echo detection. The seed only varies TLS's random bytes, so a reflected
                 // ClientHello is not recognised as an echo (it is labelled tls, as by the original).
                 self.scratch.clear();
                 self.probes.write(r.handshake_num, r.saddr, r.sport, 0, &mut self.scratch);
-                self.probes.label(&r.data, Some(&self.scratch), r.sport).into_owned()
+                self.probes.label(&r.data, Some(&self.scratch), r.sport)
             } else {
                 // Not a reflection whatever the probe's target-dependent bytes: the same label as with it.
-                self.probes.label(&r.data, None, r.sport).into_owned()
+                self.probes.label(&r.data, None, r.sport)
             };
             // Straight to the ring unless records are already waiting (or it is full).
             if !self.pending.is_empty() {
@@ -532,5 +548,33 @@ impl Worker {
         let stats = &self.links.stats;
         stats.publish(&self.counters, self.shard.counters(), self.shard.active_flows());
         stats.idle.store(idle, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_burst_buffer_keeps_its_allocation() {
+        let payload = vec![1u8, 2, 3];
+        let seg = Segment {
+            remote: "198.18.0.1".parse().unwrap(),
+            remote_port: 80,
+            local: "198.18.0.2".parse().unwrap(),
+            local_port: 40000,
+            seq: 1,
+            ack: 2,
+            window: 3,
+            flags: crate::wire::TcpFlags::ACK,
+            ttl: 64,
+            payload: &payload,
+        };
+        let mut segments = Vec::with_capacity(32);
+        segments.extend([seg; 5]);
+        let ptr = segments.as_ptr() as usize;
+        let kept: Vec<Segment<'static>> = reuse_empty(segments);
+        assert!(kept.is_empty());
+        assert_eq!((kept.capacity(), kept.as_ptr() as usize), (32, ptr), "same allocation, no element");
     }
 }

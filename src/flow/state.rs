@@ -173,7 +173,7 @@ impl FlowState {
             handshake: "",
             stage,
             data: Vec::new(),
-            fingerprint: String::new(),
+            fingerprint: std::borrow::Cow::Borrowed(""),
             acking_firewall: false,
             outcome,
             timestamp_ns: self.last.at_ns,

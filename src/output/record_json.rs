@@ -283,7 +283,7 @@ pub(crate) mod tests {
         r.saddr = "2001:db8::1".parse().unwrap();
         r.daddr = "2001:db8::2".parse().unwrap();
         r.stage = None;
-        r.fingerprint = String::new();
+        r.fingerprint = "".into();
         r.data = vec![0x16, 0x03, 0xff];
         r.acking_firewall = true;
         let line = encode(&r, OutputFormat::Extended);

@@ -47,10 +47,10 @@ impl Summary {
 
     /// Counts one finished record.
     pub fn add(&mut self, r: &Record) {
-        if let Some(n) = self.labels.get_mut(r.fingerprint.as_str()) {
+        if let Some(n) = self.labels.get_mut(&*r.fingerprint) {
             *n += 1;
         } else {
-            self.labels.insert(r.fingerprint.clone(), 1);
+            self.labels.insert(r.fingerprint.to_string(), 1);
         }
         self.outcomes[r.outcome.index()] += 1;
         let c = &mut self.counters;
